@@ -1,0 +1,106 @@
+# Makefile: builds every program into bin/.  GNU make.
+#
+#   make          build (checks Debian packages first: scripts/deps)
+#   make test     unit tests + black-box tests; ends with "N passed, N failed"
+#   make run      build, create ./var with user demo, run in the foreground
+#   make asan     rebuild into build-asan/ with ASan+UBSan and run unit tests
+#   make clean
+#
+# Each program is one main file src/DIR/PROG.c plus the modules of its DIR
+# listed in PROG_MODS_<prog>, linked with the general library (src/lib) and
+# the mail library (src/mail).
+
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+           -Wno-unused-parameter -D_FORTIFY_SOURCE=2 \
+           -fstack-protector-strong -fPIE -Isrc/lib -Isrc/mail -MMD -MP
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+LIBS    := -lcdb -lcrypt
+
+LIB_SRC  := $(wildcard src/lib/*.c) $(wildcard src/mail/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_A    := $(BUILD)/libqmail.a
+
+# program -> main source; helpers of a program live beside it
+PROGS := qmail-queue qmail-inject sendmail qmail-send qmail-clean \
+         qmail-start qmail-lspawn qmail-local qmailctl qmail-qread \
+         qmail-qstat
+main_qmail-queue  := src/queue/qmail-queue.c
+main_qmail-inject := src/inject/qmail-inject.c
+main_sendmail     := src/inject/sendmail.c
+main_qmail-send   := src/send/qmail-send.c
+main_qmail-clean  := src/send/qmail-clean.c
+main_qmail-start  := src/send/qmail-start.c
+main_qmail-lspawn := src/local/qmail-lspawn.c
+main_qmail-local  := src/local/qmail-local.c
+main_qmailctl     := src/ctl/qmailctl.c
+main_qmail-qread  := src/send/qmail-qread.c
+main_qmail-qstat  := src/send/qmail-qstat.c
+# modules (non-main .c files) per program directory, shared by its programs
+mods = $(filter-out $(foreach p,$(PROGS),$(main_$(p))),$(wildcard $(1)/*.c))
+
+# programs whose source exists (later issues add the others)
+BINS := $(addprefix bin/,$(foreach p,$(PROGS),$(if $(wildcard $(main_$(p))),$(p))))
+
+all: deps $(BINS)
+
+deps:
+	@scripts/deps build
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+define prog_rule
+bin/$(1): $(BUILD)/$(main_$(1):.c=.o) $(patsubst %.c,$(BUILD)/%.o,$(call mods,$(dir $(main_$(1))))) $(LIB_A)
+	@mkdir -p bin
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+# ---- tests ---------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+# a unit test may link the modules of one program directory: name them in
+# tests/unit/test_X.c with a comment line "// modules: src/DIR"
+unit_mods = $(foreach d,$(shell sed -n 's,^// modules: ,,p' $(1)),$(call mods,$(d)))
+
+define unit_rule
+$(BUILD)/tests/$(1): tests/unit/$(1).c $(patsubst %.c,$(BUILD)/%.o,$(call unit_mods,tests/unit/$(1).c)) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -Wno-error=shadow $(CHECK_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) $(CHECK_LIBS)
+endef
+$(foreach t,$(UNIT_SRC:tests/unit/%.c=%),$(eval $(call unit_rule,$(t))))
+
+unit: all $(UNIT_BIN)
+	@tests/run-unit $(UNIT_BIN)
+
+test: all $(UNIT_BIN)
+	@scripts/deps test
+	@tests/run-all $(UNIT_BIN)
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" build-asan/unit-tests
+
+build-asan/unit-tests: $(UNIT_BIN)
+	@tests/run-unit $(UNIT_BIN)
+
+run: all
+	@scripts/make-run
+
+clean:
+	rm -rf build build-asan bin
+
+.PHONY: all deps unit test asan run clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
