@@ -31,13 +31,13 @@ main_qmail-queue  := src/queue/qmail-queue.c
 main_qmail-inject := src/inject/qmail-inject.c
 main_sendmail     := src/inject/sendmail.c
 main_qmail-send   := src/send/qmail-send.c
-main_qmail-clean  := src/send/qmail-clean.c
-main_qmail-start  := src/send/qmail-start.c
+main_qmail-clean  := src/clean/qmail-clean.c
+main_qmail-start  := src/start/qmail-start.c
 main_qmail-lspawn := src/local/qmail-lspawn.c
 main_qmail-local  := src/local/qmail-local.c
 main_qmailctl     := src/ctl/qmailctl.c
-main_qmail-qread  := src/send/qmail-qread.c
-main_qmail-qstat  := src/send/qmail-qstat.c
+main_qmail-qread  := src/qread/qmail-qread.c
+main_qmail-qstat  := src/qread/qmail-qstat.c
 # modules (non-main .c files) per program directory, shared by its programs
 mods = $(filter-out $(foreach p,$(PROGS),$(main_$(p))),$(wildcard $(1)/*.c))
 
@@ -58,7 +58,7 @@ $(LIB_A): $(LIB_OBJ)
 	ar rcs $@ $^
 
 define prog_rule
-bin/$(1): $(BUILD)/$(main_$(1):.c=.o) $(patsubst %.c,$(BUILD)/%.o,$(call mods,$(dir $(main_$(1))))) $(LIB_A)
+bin/$(1): $(BUILD)/$(main_$(1):.c=.o) $(patsubst %.c,$(BUILD)/%.o,$(call mods,$(patsubst %/,%,$(dir $(main_$(1)))))) $(LIB_A)
 	@mkdir -p bin
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef

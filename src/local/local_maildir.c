@@ -1,0 +1,136 @@
+/*
+ * local_maildir.c: Maildir delivery, exactly as the Maildir specification
+ * says: a unique name in tmp/, the whole message written and fsync()ed,
+ * then linked into new/ and removed from tmp/.  We also fsync new/ before
+ * reporting success, because qmail-send removes the queued copy on our
+ * word.
+ */
+#include "local_deliver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "bio.h"
+#include "file.h"
+#include "local_msg.h"
+
+static void reason(char *why, size_t size, const char *what, int err)
+{
+    if (err == ENOSPC || err == EDQUOT)
+        snprintf(why, size, "%s: disk full or over quota (#4.3.0)", what);
+    else if (err == EPROTO)
+        snprintf(why, size, "%s: queued message is truncated (#4.3.0)",
+                 what);
+    else
+        snprintf(why, size, "%s: %s (#4.2.0)", what, strerror(err));
+}
+
+/* Host part of unique names: '/' and ':' encoded as the spec says. */
+static void hostpart(char *out, size_t size)
+{
+    char host[256];
+    size_t i, o = 0;
+
+    if (gethostname(host, sizeof host) == -1)
+        host[0] = 0;
+    host[sizeof host - 1] = 0;
+    if (!host[0])
+        snprintf(host, sizeof host, "localhost");
+    for (i = 0; host[i] && o + 5 < size; i++) {
+        if (host[i] == '/' || host[i] == ':') {
+            snprintf(out + o, size - o, "\\%03o", (unsigned char)host[i]);
+            o += 4;
+        } else {
+            out[o++] = host[i];
+        }
+    }
+    out[o] = 0;
+}
+
+int local_maildir(const char *dir, const char *prefix, char *why,
+                  size_t whysize, int *perm)
+{
+    char host[300], name[512], tmp[4096], new[4096], newdir[4096];
+    char buf[65536];
+    struct timeval tv;
+    int fd = -1, tries, err;
+    long r;
+
+    *perm = 0;
+    hostpart(host, sizeof host);
+    for (tries = 0;; tries++) {
+        gettimeofday(&tv, 0);
+        snprintf(name, sizeof name, "%lld.M%06ldP%ld.%s",
+                 (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+                 host);
+        if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name) >=
+                (int)sizeof tmp ||
+            snprintf(new, sizeof new, "%s/new/%s", dir, name) >=
+                (int)sizeof new ||
+            snprintf(newdir, sizeof newdir, "%s/new", dir) >=
+                (int)sizeof newdir) {
+            snprintf(why, whysize, "Maildir path too long (#5.3.5)");
+            *perm = 1;
+            return -1;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+        if (fd != -1)
+            break;
+        if (errno != EEXIST || tries >= 2) {
+            err = errno;
+            reason(why, whysize,
+                   errno == ENOENT ? "Maildir does not exist or has no tmp/"
+                                   : "unable to create file in Maildir tmp/",
+                   err);
+            return -1;
+        }
+        sleep(2); /* the spec: wait and try a new name */
+    }
+
+    if (fd_write_all(fd, prefix, strlen(prefix), 0) == -1)
+        goto fail_write;
+    local_msg_rewind();
+    while ((r = local_msg_read(buf, sizeof buf)) > 0)
+        if (fd_write_all(fd, buf, (size_t)r, 0) == -1)
+            goto fail_write;
+    if (r == -1)
+        goto fail_write;
+    if (fsync(fd) == -1)
+        goto fail_write;
+    if (close(fd) == -1) {
+        fd = -1;
+        goto fail_write;
+    }
+    fd = -1;
+    if (link(tmp, new) == -1) {
+        err = errno;
+        unlink(tmp);
+        reason(why, whysize, "unable to link message into Maildir new/", err);
+        return -1;
+    }
+    unlink(tmp);
+    if (file_fsync_dir(newdir) == -1) {
+        err = errno;
+        /* the message is there but not known to be durable: retrying
+         * may duplicate it, which the queue's promise allows */
+        unlink(new);
+        reason(why, whysize, "unable to sync Maildir new/", err);
+        return -1;
+    }
+    snprintf(why, whysize, "%s/new/%s", dir, name);
+    return 0;
+
+fail_write:
+    err = errno;
+    if (fd != -1)
+        close(fd);
+    unlink(tmp);
+    reason(why, whysize, "unable to write message into Maildir", err);
+    return -1;
+}

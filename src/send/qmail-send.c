@@ -1,0 +1,683 @@
+/*
+ * qmail-send: the scheduler.  Started by qmail-start with pipes to
+ * qmail-lspawn (fd 3 requests, fd 4 replies) and qmail-clean (fd 5, 6).
+ *
+ * It learns of new messages from queue/lock/trigger (qmail-queue writes
+ * each new id there) and from a scan of queue/mess at start and every
+ * SCAN_INTERVAL seconds, so nothing depends on the trigger arriving.  It
+ * keeps each message's envelope in memory, sends every local recipient to
+ * qmail-lspawn (at most control/concurrencylocal at once), retries
+ * temporary failures on qmail's back-off schedule until
+ * control/queuelifetime, bounces permanent failures (one bounce per
+ * message, RFC 3464), and has qmail-clean mark and remove queue files.
+ * One log line per event on stderr.
+ *
+ * Promise: a recipient leaves state T only after qmail-lspawn reported
+ * the outcome; the message file goes only when no recipient is in T and
+ * any bounce is queued.  Killed at any point, a restart repeats at most
+ * the deliveries that were running.
+ *
+ * Signals: TERM finishes running deliveries and exits; ALRM retries
+ * everything now; HUP rereads control files.
+ *
+ * Trust: envelopes come from the queue (checked by queue_env_read);
+ * addresses are mail data and are only passed on, never interpreted by a
+ * shell.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bio.h"
+#include "control.h"
+#include "dstr.h"
+#include "log.h"
+#include "num.h"
+#include "qhome.h"
+#include "queue.h"
+#include "send_msg.h"
+#include "send_sched.h"
+#include "sig.h"
+#include "timeutil.h"
+
+#define FD_TOLSPAWN 3
+#define FD_FROMLSPAWN 4
+#define FD_TOCLEAN 5
+#define FD_FROMCLEAN 6
+
+#define SCAN_INTERVAL 60      /* seconds between scans of queue/mess */
+#define TMP_SCAN_INTERVAL 600 /* seconds between scans of queue/tmp */
+#define SKIP_LOCAL 10         /* back-off steps (seconds), as qmail */
+#define SKIP_REMOTE 20
+#define CONCURRENCY_MAX 1000
+
+struct slot {
+    struct send_msg *msg; /* NULL when free */
+    size_t rcpt;
+    int64_t start_ms;
+};
+
+static struct slot *slots;
+static unsigned long long concurrency = 10;
+static unsigned long long lifetime = 604800;
+static size_t active;
+static struct send_fifo ready_local, ready_remote;
+static struct send_heap later;
+static dstr me = DSTR_ZERO, locals = DSTR_ZERO, envnoathost = DSTR_ZERO,
+            bouncefrom = DSTR_ZERO, bouncehost = DSTR_ZERO;
+static char bindir[PATH_MAX];
+static int stopping;
+static bio lsout;
+static char lsoutbuf[8192];
+
+static void die_nomem(void) { log_die(111, "fatal: out of memory"); }
+
+/* ---- configuration ---------------------------------------------------- */
+
+static void read_controls(int fatal)
+{
+    unsigned long long c, l;
+    dstr nl = DSTR_ZERO;
+
+    if (control_readline("control/me", &me, "localhost") == -1 ||
+        dstr_cat0(&me) == -1)
+        goto fail_me;
+    if (control_readulong("control/concurrencylocal", &c, 10) == -1) {
+        log_errno("warning: unable to read control/concurrencylocal");
+        if (fatal)
+            _exit(111);
+        return;
+    }
+    if (control_readulong("control/queuelifetime", &l, 604800) == -1) {
+        log_errno("warning: unable to read control/queuelifetime");
+        if (fatal)
+            _exit(111);
+        return;
+    }
+    if (control_readlist("control/locals", &nl) == -1) {
+        log_errno("warning: unable to read control/locals");
+        if (fatal)
+            _exit(111);
+        dstr_free(&nl);
+        return;
+    }
+    if (nl.len == 0 && (dstr_cat(&nl, &me) == -1 || dstr_catc(&nl, 0) == -1))
+        die_nomem();
+    dstr_free(&locals);
+    locals = nl;
+    if (control_readline("control/envnoathost", &envnoathost, me.s) == -1 ||
+        dstr_cat0(&envnoathost) == -1 ||
+        control_readline("control/bouncefrom", &bouncefrom,
+                         "MAILER-DAEMON") == -1 ||
+        dstr_cat0(&bouncefrom) == -1 ||
+        control_readline("control/bouncehost", &bouncehost, me.s) == -1 ||
+        dstr_cat0(&bouncehost) == -1) {
+        log_errno("warning: unable to read control files");
+        if (fatal)
+            _exit(111);
+        return;
+    }
+    if (c < 1)
+        c = 1;
+    if (c > CONCURRENCY_MAX)
+        c = CONCURRENCY_MAX;
+    concurrency = c;
+    lifetime = l;
+    return;
+fail_me:
+    log_errno("warning: unable to read control/me");
+    if (fatal)
+        _exit(111);
+}
+
+static int is_local(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    const char *dom = at ? at + 1 : envnoathost.s;
+    const char *p;
+
+    for (p = list_first(&locals); p; p = list_next(&locals, p))
+        if (strcasecmp(p, dom) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- qmail-clean ------------------------------------------------------ */
+
+/* One request, one reply byte.  Returns 0 if qmail-clean said '+'. */
+static int clean(const dstr *req)
+{
+    char c;
+    long r;
+
+    if (fd_write_all(FD_TOCLEAN, req->s, req->len, 0) == -1)
+        log_die_errno(111, "fatal: unable to talk to qmail-clean");
+    r = fd_read_timeout(FD_FROMCLEAN, &c, 1, 0);
+    if (r != 1)
+        log_die(111, "fatal: qmail-clean went away");
+    return c == '+' ? 0 : -1;
+}
+
+static int clean_cmd(char tag, const char *id, const char *arg)
+{
+    dstr req = DSTR_ZERO;
+    int r;
+
+    if (dstr_catc(&req, tag) == -1 || dstr_cats(&req, id) == -1 ||
+        (arg && (dstr_catc(&req, ' ') == -1 || dstr_cats(&req, arg) == -1)) ||
+        dstr_catc(&req, 0) == -1)
+        die_nomem();
+    r = clean(&req);
+    dstr_free(&req);
+    return r;
+}
+
+/* ---- message life ----------------------------------------------------- */
+
+static double age_seconds(const struct send_msg *m)
+{
+    return (double)(time_real_us() - m->arrival_us) / 1e6;
+}
+
+/* All recipients are settled: bounce what failed, then remove the file. */
+static void finish_msg(struct send_msg *m)
+{
+    size_t i, failed = 0;
+
+    for (i = 0; i < m->env.nrcpts; i++)
+        if (m->env.rcpts[i].state == 'B')
+            failed++;
+    if (failed) {
+        const char *s = m->env.sender;
+        if (s[0] == 0 || strcmp(s, "#@[]") == 0) {
+            log_line("msg %s: %zu recipient(s) failed; sender is <>, no "
+                     "bounce sent",
+                     m->id, failed);
+        } else if (send_bounce(m, bindir, me.s, bouncefrom.s,
+                               bouncehost.s) == -1) {
+            /* keep the message; try the bounce again later */
+            m->bounce_failed = 1;
+            if (send_heap_push(&later, m, SIZE_MAX, time(0) + 60) == -1)
+                die_nomem();
+            return;
+        } else {
+            log_line("msg %s: bounce sent to <%s> for %zu recipient(s)",
+                     m->id, s, failed);
+        }
+    }
+    if (clean_cmd('R', m->id, 0) == -1) {
+        log_line("warning: qmail-clean could not remove msg %s; will retry",
+                 m->id);
+        m->bounce_failed = 0;
+        /* the bounce went out: mark nothing more, retry removal later */
+        for (i = 0; i < m->env.nrcpts; i++)
+            if (m->env.rcpts[i].state == 'B')
+                m->env.rcpts[i].state = 'D';
+        if (send_heap_push(&later, m, SIZE_MAX, time(0) + 60) == -1)
+            die_nomem();
+        return;
+    }
+    log_line("end msg %s", m->id);
+    send_msg_remove(m);
+    send_msg_free(m);
+}
+
+static void maybe_finish(struct send_msg *m)
+{
+    if (m->todo == 0 && m->inflight == 0)
+        finish_msg(m);
+}
+
+static int has_failed(const struct send_msg *m)
+{
+    size_t i;
+    for (i = 0; i < m->env.nrcpts; i++)
+        if (m->env.rcpts[i].state == 'B')
+            return 1;
+    return 0;
+}
+
+static void mark(struct send_msg *m, size_t i, char state, const char *why)
+{
+    char off[NUM_FMT_ULONG];
+    queue_rcpt *r = &m->env.rcpts[i];
+
+    num_fmt_ulong(off, r->offset);
+    if (state == 'B') {
+        dstr arg = DSTR_ZERO;
+        const char *p;
+        if (dstr_catf(&arg, "%s %zu ", off, i) == -1)
+            die_nomem();
+        for (p = why; *p && arg.len < 900; p++)
+            if (dstr_catc(&arg, *p == '\n' || *p == 0 ? ' ' : *p) == -1)
+                die_nomem();
+        if (dstr_cat0(&arg) == -1)
+            die_nomem();
+        if (clean_cmd('B', m->id, arg.s) == -1)
+            log_line("warning: unable to record failure of %s in msg %s",
+                     r->addr, m->id);
+        dstr_free(&arg);
+        free(m->reason[i]);
+        m->reason[i] = strdup(why);
+        if (!m->reason[i])
+            die_nomem();
+    } else if (m->todo > 1 || has_failed(m)) {
+        /* the last recipient needs no mark when the file goes away next;
+         * with a bounce still to send, a crash must not repeat it */
+        if (clean_cmd('D', m->id, off) == -1)
+            log_line("warning: unable to mark %s done in msg %s", r->addr,
+                     m->id);
+    }
+    r->state = state;
+    m->todo--;
+}
+
+/* Schedule recipient i after a temporary failure, or fail it for good
+ * once the message is older than the queue lifetime. */
+static void defer(struct send_msg *m, size_t i)
+{
+    int64_t now = time(0);
+    int64_t birth = m->arrival_us / 1000000;
+
+    if (now - birth >= (int64_t)lifetime) {
+        log_line("msg %s: to <%s>: failure: message has been in the queue "
+                 "longer than the queue lifetime; giving up",
+                 m->id, m->env.rcpts[i].addr);
+        mark(m, i, 'B',
+             "The message has been in the queue too long; giving up. "
+             "(#4.4.7)");
+        maybe_finish(m);
+        return;
+    }
+    if (send_heap_push(&later, m, i,
+                       send_next_try(birth, now,
+                                     m->chan[i] == 'L' ? SKIP_LOCAL
+                                                       : SKIP_REMOTE)) == -1)
+        die_nomem();
+}
+
+static void enqueue(struct send_msg *m, size_t i)
+{
+    if (send_fifo_push(m->chan[i] == 'L' ? &ready_local : &ready_remote, m,
+                       i) == -1)
+        die_nomem();
+}
+
+/* Load one message by id; 0 done (or already known / gone), -1 error. */
+static int load(const char *id)
+{
+    struct send_msg *m;
+    dstr path = DSTR_ZERO;
+    size_t i;
+    int fd;
+
+    if (!queue_id_valid(id) || send_msg_find(id))
+        return 0;
+    if (queue_mess_path(&path, id) == -1)
+        die_nomem();
+    fd = open(path.s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd == -1) {
+        int gone = errno == ENOENT;
+        if (!gone)
+            log_errno("warning: unable to open %s", path.s);
+        dstr_free(&path);
+        return gone ? 0 : -1;
+    }
+    m = calloc(1, sizeof *m);
+    if (!m)
+        die_nomem();
+    snprintf(m->id, sizeof m->id, "%s", id);
+    if (queue_env_read(fd, &m->env) == -1) {
+        log_errno("warning: unable to read envelope of %s; leaving it",
+                  path.s);
+        close(fd);
+        free(m);
+        dstr_free(&path);
+        return -1;
+    }
+    close(fd);
+    dstr_free(&path);
+    m->arrival_us = send_msg_arrival(id);
+    if (m->arrival_us == 0)
+        m->arrival_us = (int64_t)m->env.birth * 1000000;
+    m->chan = calloc(m->env.nrcpts + 1, 1);
+    m->reason = calloc(m->env.nrcpts + 1, sizeof *m->reason);
+    if (!m->chan || !m->reason)
+        die_nomem();
+    send_msg_add(m);
+    log_line("new msg %s from <%s> size %llu rcpts %zu", id, m->env.sender,
+             (unsigned long long)m->env.msglen, m->env.nrcpts);
+    for (i = 0; i < m->env.nrcpts; i++) {
+        if (m->env.rcpts[i].state != 'T')
+            continue;
+        m->todo++;
+        m->chan[i] = is_local(m->env.rcpts[i].addr) ? 'L' : 'R';
+        enqueue(m, i);
+    }
+    maybe_finish(m);
+    return 0;
+}
+
+static void scan_mess(void)
+{
+    char dir[16];
+    unsigned b;
+
+    for (b = 0; b < QUEUE_BUCKETS; b++) {
+        DIR *d;
+        struct dirent *e;
+        snprintf(dir, sizeof dir, "mess/%02u", b);
+        d = opendir(dir);
+        if (!d) {
+            log_errno("warning: unable to scan queue/%s", dir);
+            continue;
+        }
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.')
+                load(e->d_name);
+        closedir(d);
+    }
+}
+
+static void scan_tmp(void)
+{
+    DIR *d = opendir("tmp");
+    struct dirent *e;
+
+    if (!d) {
+        log_errno("warning: unable to scan queue/tmp");
+        return;
+    }
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && queue_id_valid(e->d_name))
+            clean_cmd('t', e->d_name, 0); /* it checks lock and age */
+    closedir(d);
+}
+
+/* ---- deliveries ------------------------------------------------------- */
+
+static void start_local(struct send_msg *m, size_t i)
+{
+    size_t s;
+    char num[NUM_FMT_ULONG];
+    size_t n;
+
+    for (s = 0; s < concurrency && slots[s].msg; s++)
+        ;
+    slots[s].msg = m;
+    slots[s].rcpt = i;
+    slots[s].start_ms = time_mono_ms();
+    m->inflight++;
+    active++;
+    n = num_fmt_ulong(num, s);
+    log_line("starting delivery %zu: msg %s to local <%s>", s, m->id,
+             m->env.rcpts[i].addr);
+    if (bio_put(&lsout, num, n + 1) == -1 ||
+        bio_put(&lsout, m->id, strlen(m->id) + 1) == -1 ||
+        bio_put(&lsout, m->env.sender, strlen(m->env.sender) + 1) == -1 ||
+        bio_put(&lsout, m->env.rcpts[i].addr,
+                strlen(m->env.rcpts[i].addr) + 1) == -1)
+        log_die_errno(111, "fatal: unable to talk to qmail-lspawn");
+}
+
+static void dispatch(void)
+{
+    struct send_job j;
+
+    if (stopping)
+        return;
+    while (active < concurrency && send_fifo_pop(&ready_local, &j))
+        start_local(j.msg, j.rcpt);
+    if (bio_flush(&lsout) == -1)
+        log_die_errno(111, "fatal: unable to talk to qmail-lspawn");
+    /* No remote delivery program yet: every remote recipient waits. */
+    while (send_fifo_pop(&ready_remote, &j)) {
+        log_line("msg %s: to <%s>: deferral: remote delivery is not "
+                 "available in this version",
+                 j.msg->id, j.msg->env.rcpts[j.rcpt].addr);
+        defer(j.msg, j.rcpt);
+    }
+}
+
+static void lspawn_result(unsigned long long num, const char *res)
+{
+    struct slot *sl;
+    struct send_msg *m;
+    size_t i;
+    char status = res[0];
+    const char *text = res[0] ? res + 1 : "";
+    double took;
+
+    if (num >= concurrency && (num >= CONCURRENCY_MAX || !slots[num].msg))
+        log_die(111, "fatal: qmail-lspawn reported an unknown delivery");
+    sl = &slots[num];
+    if (!sl->msg)
+        log_die(111, "fatal: qmail-lspawn reported an idle delivery");
+    m = sl->msg;
+    i = sl->rcpt;
+    sl->msg = 0;
+    active--;
+    m->inflight--;
+    took = (double)(time_mono_ms() - sl->start_ms) / 1000.0;
+    switch (status) {
+    case 'K':
+        log_line("delivery %llu: msg %s to <%s>: success: %s; took %.3fs "
+                 "delay %.3fs",
+                 num, m->id, m->env.rcpts[i].addr, text, took,
+                 age_seconds(m));
+        mark(m, i, 'D', 0);
+        break;
+    case 'D':
+        log_line("delivery %llu: msg %s to <%s>: failure: %s", num, m->id,
+                 m->env.rcpts[i].addr, text);
+        mark(m, i, 'B', text);
+        break;
+    default:
+        log_line("delivery %llu: msg %s to <%s>: deferral: %s", num, m->id,
+                 m->env.rcpts[i].addr, text);
+        defer(m, i);
+        break;
+    }
+    maybe_finish(m);
+}
+
+/* Read replies from qmail-lspawn: "<num>\0<status><text>\0". */
+static void read_lspawn(dstr *pending)
+{
+    char buf[8192];
+    ssize_t r = read(FD_FROMLSPAWN, buf, sizeof buf);
+    size_t start = 0;
+
+    if (r == 0)
+        log_die(111, "fatal: qmail-lspawn went away");
+    if (r == -1) {
+        if (errno == EINTR || errno == EAGAIN)
+            return;
+        log_die_errno(111, "fatal: unable to read from qmail-lspawn");
+    }
+    if (dstr_catb(pending, buf, (size_t)r) == -1)
+        die_nomem();
+    for (;;) {
+        char *a = pending->s + start;
+        size_t left = pending->len - start;
+        char *z1 = memchr(a, 0, left), *z2;
+        unsigned long long num;
+
+        if (!z1)
+            break;
+        z2 = memchr(z1 + 1, 0, left - (size_t)(z1 + 1 - a));
+        if (!z2)
+            break;
+        if (num_scan_ulong_str(a, &num) == -1)
+            log_die(111, "fatal: garbled reply from qmail-lspawn");
+        lspawn_result(num, z1 + 1);
+        start = (size_t)(z2 + 1 - pending->s);
+    }
+    memmove(pending->s, pending->s + start, pending->len - start);
+    pending->len -= start;
+    if (pending->len > 16384)
+        log_die(111, "fatal: overlong reply from qmail-lspawn");
+}
+
+/* Ids written by qmail-queue to the trigger FIFO, one per line. */
+static void read_trigger(int fd, dstr *pending)
+{
+    char buf[4096];
+    ssize_t r = read(fd, buf, sizeof buf);
+    size_t i, start = 0;
+
+    if (r <= 0)
+        return;
+    if (dstr_catb(pending, buf, (size_t)r) == -1)
+        die_nomem();
+    for (i = 0; i < pending->len; i++)
+        if (pending->s[i] == '\n') {
+            pending->s[i] = 0;
+            if (i - start <= QUEUE_ID_MAX)
+                load(pending->s + start);
+            start = i + 1;
+        }
+    memmove(pending->s, pending->s + start, pending->len - start);
+    pending->len -= start;
+    if (pending->len > QUEUE_ID_MAX)
+        pending->len = 0; /* garbage: drop it, the scan catches up */
+}
+
+static void run_due(int everything)
+{
+    const struct send_job *top;
+    struct send_job j;
+    int64_t now = time(0);
+
+    while ((top = send_heap_top(&later)) && (everything || top->when <= now)) {
+        send_heap_pop(&later, &j);
+        if (j.rcpt == SIZE_MAX)
+            finish_msg(j.msg); /* a bounce or removal to retry */
+        else
+            enqueue(j.msg, j.rcpt);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    dstr trig = DSTR_ZERO, lsin = DSTR_ZERO;
+    int trigfd, trigkeep, sigfd, lockfd;
+    int64_t next_scan, next_tmp_scan;
+
+    (void)argc;
+    log_init(argv[0] ? argv[0] : "qmail-send");
+    signal(SIGPIPE, SIG_IGN);
+    if (qhome_chdir() == -1)
+        log_die_errno(111, "fatal: unable to chdir to %s", qhome_dir());
+    if (snprintf(bindir, sizeof bindir, "%s", qhome_bindir()) >=
+        (int)sizeof bindir)
+        log_die(111, "fatal: bin directory path too long");
+    read_controls(1);
+    if (chdir("queue") == -1)
+        log_die_errno(111, "fatal: unable to chdir to %s/queue",
+                      qhome_dir());
+    lockfd = open("lock/sendlock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd == -1)
+        log_die_errno(111, "fatal: unable to open queue/lock/sendlock");
+    if (flock(lockfd, LOCK_EX | LOCK_NB) == -1)
+        log_die(111, "fatal: another qmail-send is running on this queue");
+    trigfd = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (trigfd == -1)
+        log_die_errno(111, "fatal: unable to open queue/lock/trigger");
+    /* hold a writer open so the FIFO never reports end of file */
+    trigkeep = open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (trigkeep == -1)
+        log_die_errno(111, "fatal: unable to open queue/lock/trigger");
+    sigfd = sig_selfpipe_init();
+    if (sigfd == -1 || sig_selfpipe_catch(SIGTERM) == -1 ||
+        sig_selfpipe_catch(SIGALRM) == -1 || sig_selfpipe_catch(SIGHUP) == -1)
+        log_die_errno(111, "fatal: signal setup");
+    slots = calloc(CONCURRENCY_MAX, sizeof *slots);
+    if (!slots)
+        die_nomem();
+    fcntl(FD_FROMLSPAWN, F_SETFL, O_NONBLOCK);
+    bio_init(&lsout, FD_TOLSPAWN, lsoutbuf, sizeof lsoutbuf, 0);
+
+    log_line("status: starting, queue %s/queue, concurrency %llu",
+             qhome_dir(), concurrency);
+    scan_tmp();
+    scan_mess();
+    next_scan = time_mono_ms() + SCAN_INTERVAL * 1000;
+    next_tmp_scan = time_mono_ms() + TMP_SCAN_INTERVAL * 1000;
+    log_line("status: ready, %zu message(s) in queue", send_msg_count());
+
+    for (;;) {
+        struct pollfd p[3];
+        const struct send_job *top;
+        int64_t now_ms, wait_ms;
+        int sig;
+
+        run_due(0);
+        dispatch();
+        if (stopping && active == 0) {
+            log_line("status: exiting, %zu message(s) left in queue",
+                     send_msg_count());
+            _exit(0);
+        }
+        now_ms = time_mono_ms();
+        if (now_ms >= next_scan) {
+            scan_mess();
+            next_scan = now_ms + SCAN_INTERVAL * 1000;
+        }
+        if (now_ms >= next_tmp_scan) {
+            scan_tmp();
+            next_tmp_scan = now_ms + TMP_SCAN_INTERVAL * 1000;
+        }
+        wait_ms = next_scan - now_ms;
+        top = send_heap_top(&later);
+        if (top) {
+            int64_t t = (top->when - (int64_t)time(0)) * 1000;
+            if (t < wait_ms)
+                wait_ms = t < 0 ? 0 : t;
+        }
+        if (wait_ms < 0)
+            wait_ms = 0;
+        if (wait_ms > 60000)
+            wait_ms = 60000;
+        p[0].fd = sigfd;
+        p[0].events = POLLIN;
+        p[1].fd = FD_FROMLSPAWN;
+        p[1].events = POLLIN;
+        p[2].fd = trigfd;
+        p[2].events = POLLIN;
+        if (poll(p, stopping ? 2 : 3, (int)wait_ms) == -1) {
+            if (errno != EINTR)
+                log_die_errno(111, "fatal: poll");
+            continue;
+        }
+        while ((sig = sig_selfpipe_read())) {
+            if (sig == SIGTERM && !stopping) {
+                stopping = 1;
+                log_line("status: stopping after %zu running deliveries",
+                         active);
+            } else if (sig == SIGALRM) {
+                log_line("status: retrying all deferred deliveries now");
+                run_due(1);
+            } else if (sig == SIGHUP) {
+                read_controls(0);
+                log_line("status: control files reread, concurrency %llu",
+                         concurrency);
+            }
+        }
+        if (p[1].revents)
+            read_lspawn(&lsin);
+        if (!stopping && (p[2].revents & POLLIN))
+            read_trigger(trigfd, &trig);
+    }
+}

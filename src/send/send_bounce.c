@@ -1,0 +1,228 @@
+/*
+ * send_bounce.c: tell the sender which recipients failed, as an RFC 3464
+ * delivery status notification (multipart/report) whose first part says
+ * it in plain words, and whose last part is the original message.
+ *
+ * The bounce goes through qmail-queue like any message, with the null
+ * envelope sender so it can never bounce back and forth.
+ */
+#include "send_msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bio.h"
+#include "date822.h"
+#include "dstr.h"
+#include "log.h"
+
+/* "(#5.1.1)" in a reason gives the status code; default 5.0.0. */
+static void status_of(const char *reason, char *out, size_t size)
+{
+    const char *p = reason ? strstr(reason, "(#") : 0;
+    size_t n = 0;
+
+    if (p && (p[2] == '4' || p[2] == '5')) {
+        p += 2;
+        while (n + 1 < size && p[n] && p[n] != ')' &&
+               ((p[n] >= '0' && p[n] <= '9') || p[n] == '.'))
+            n++;
+        if (p[n] == ')' && n >= 5) {
+            memcpy(out, p, n);
+            out[n] = 0;
+            out[0] = '5'; /* it failed for good, whatever it said */
+            return;
+        }
+    }
+    snprintf(out, size, "5.0.0");
+}
+
+/* Append text on one line: CR and LF become spaces. */
+static int cat_oneline(dstr *d, const char *s)
+{
+    for (; *s; s++)
+        if (dstr_catc(d, *s == '\n' || *s == '\r' ? ' ' : *s) == -1)
+            return -1;
+    return 0;
+}
+
+static int compose_head(dstr *b, struct send_msg *m, const char *me,
+                        const char *from, const char *boundary)
+{
+    size_t i;
+    char status[32];
+    time_t now = time(0);
+
+    if (dstr_catf(b, "From: %s\nTo: %s\nSubject: failure notice\nDate: ",
+                  from, m->env.sender) == -1 ||
+        date822_cat(b, now) == -1 ||
+        dstr_catf(b, "\nMessage-ID: <bounce.%s@%s>\nMIME-Version: 1.0\n"
+                     "Content-Type: multipart/report; "
+                     "report-type=delivery-status;\n boundary=\"%s\"\n"
+                     "Auto-Submitted: auto-replied\n\n"
+                     "This is a MIME delivery status notification.\n\n"
+                     "--%s\nContent-Type: text/plain; charset=utf-8\n\n"
+                     "This is the mail system at %s.\n\n"
+                     "Your message could not be delivered to the recipients "
+                     "below. This is a\npermanent error: the mail system has "
+                     "given up. The message is attached.\n\n",
+                  m->id, me, boundary, boundary, me) == -1)
+        return -1;
+    for (i = 0; i < m->env.nrcpts; i++) {
+        const char *why = m->reason[i] ? m->reason[i]
+                                       : m->env.rcpts[i].reason;
+        if (m->env.rcpts[i].state != 'B')
+            continue;
+        if (dstr_catf(b, "<%s>:\n", m->env.rcpts[i].addr) == -1 ||
+            cat_oneline(b, why ? why : "delivery failed") == -1 ||
+            dstr_cats(b, "\n\n") == -1)
+            return -1;
+    }
+    if (dstr_catf(b, "--%s\nContent-Type: message/delivery-status\n\n"
+                     "Reporting-MTA: dns; %s\nArrival-Date: ",
+                  boundary, me) == -1 ||
+        date822_cat(b, (time_t)(m->arrival_us / 1000000)) == -1 ||
+        dstr_cats(b, "\n") == -1)
+        return -1;
+    for (i = 0; i < m->env.nrcpts; i++) {
+        const char *why = m->reason[i] ? m->reason[i]
+                                       : m->env.rcpts[i].reason;
+        if (m->env.rcpts[i].state != 'B')
+            continue;
+        status_of(why, status, sizeof status);
+        if (dstr_catf(b, "\nFinal-Recipient: rfc822; %s\nAction: failed\n"
+                         "Status: %s\nDiagnostic-Code: x-qmail; ",
+                      m->env.rcpts[i].addr, status) == -1 ||
+            cat_oneline(b, why ? why : "delivery failed") == -1 ||
+            dstr_cats(b, "\n") == -1)
+            return -1;
+    }
+    return dstr_catf(b, "\n--%s\nContent-Type: message/rfc822\n"
+                        "Content-Transfer-Encoding: 8bit\n\n",
+                     boundary);
+}
+
+int send_bounce(struct send_msg *m, const char *bindir, const char *me,
+                const char *bouncefrom, const char *bouncehost)
+{
+    dstr head = DSTR_ZERO, tail = DSTR_ZERO, env = DSTR_ZERO,
+         path = DSTR_ZERO, from = DSTR_ZERO, boundary = DSTR_ZERO;
+    char prog[4096], buf[65536];
+    int msgpipe[2] = {-1, -1}, envpipe[2] = {-1, -1}, fd = -1, status;
+    uint64_t left;
+    pid_t pid;
+    int r = -1;
+
+    if (dstr_catf(&from, "%s@%s", bouncefrom, bouncehost) == -1 ||
+        dstr_cat0(&from) == -1 ||
+        dstr_catf(&boundary, "=_qmail-bounce-%s", m->id) == -1 ||
+        dstr_cat0(&boundary) == -1 ||
+        compose_head(&head, m, me, from.s, boundary.s) == -1 ||
+        dstr_catf(&tail, "\n--%s--\n", boundary.s) == -1 ||
+        dstr_catc(&env, 'F') == -1 || dstr_catc(&env, 0) == -1 ||
+        dstr_catc(&env, 'T') == -1 || dstr_cats(&env, m->env.sender) == -1 ||
+        dstr_catc(&env, 0) == -1 || dstr_catc(&env, 0) == -1 ||
+        queue_mess_path(&path, m->id) == -1) {
+        log_errno("warning: unable to compose bounce for msg %s", m->id);
+        goto out;
+    }
+    fd = open(path.s, O_RDONLY | O_CLOEXEC);
+    if (fd == -1 || lseek(fd, QUEUE_HDR_LEN, SEEK_SET) == -1) {
+        log_errno("warning: unable to read %s for its bounce", path.s);
+        goto out;
+    }
+    snprintf(prog, sizeof prog, "%s/qmail-queue", bindir);
+    if (pipe2(msgpipe, O_CLOEXEC) == -1 || pipe2(envpipe, O_CLOEXEC) == -1) {
+        log_errno("warning: unable to create pipes for a bounce");
+        goto out;
+    }
+    pid = fork();
+    if (pid == -1) {
+        log_errno("warning: unable to fork for a bounce");
+        goto out;
+    }
+    if (pid == 0) {
+        char *argv[] = {"qmail-queue", 0};
+        if (dup2(msgpipe[0], 0) == -1 || dup2(envpipe[0], 1) == -1)
+            _exit(QQ_BUG);
+        signal(SIGPIPE, SIG_DFL);
+        execv(prog, argv);
+        _exit(QQ_BUG);
+    }
+    close(msgpipe[0]);
+    close(envpipe[0]);
+    msgpipe[0] = envpipe[0] = -1;
+
+    /* qmail-queue reads the whole message before the envelope */
+    if (fd_write_all(msgpipe[1], head.s, head.len, 0) == -1)
+        goto wait;
+    left = m->env.msglen;
+    while (left > 0) {
+        ssize_t n = read(fd, buf, left < sizeof buf ? (size_t)left
+                                                     : sizeof buf);
+        if (n <= 0) {
+            if (n == -1 && errno == EINTR)
+                continue;
+            goto wait;
+        }
+        if (fd_write_all(msgpipe[1], buf, (size_t)n, 0) == -1)
+            goto wait;
+        left -= (uint64_t)n;
+    }
+    if (fd_write_all(msgpipe[1], tail.s, tail.len, 0) == -1)
+        goto wait;
+    close(msgpipe[1]);
+    msgpipe[1] = -1;
+    if (fd_write_all(envpipe[1], env.s, env.len, 0) == -1)
+        goto wait;
+    close(envpipe[1]);
+    envpipe[1] = -1;
+    r = 0;
+wait:
+    if (msgpipe[1] != -1) {
+        close(msgpipe[1]);
+        msgpipe[1] = -1;
+    }
+    if (envpipe[1] != -1) {
+        close(envpipe[1]);
+        envpipe[1] = -1;
+    }
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR) {
+            status = 0x100 * QQ_BUG;
+            break;
+        }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : QQ_BUG;
+        log_line("warning: unable to queue bounce for msg %s: qmail-queue: "
+                 "%s",
+                 m->id, queue_exit_text(code));
+        r = -1;
+    } else if (r == -1) {
+        log_line("warning: unable to write bounce for msg %s", m->id);
+    }
+out:
+    if (fd != -1)
+        close(fd);
+    if (msgpipe[0] != -1)
+        close(msgpipe[0]);
+    if (msgpipe[1] != -1)
+        close(msgpipe[1]);
+    if (envpipe[0] != -1)
+        close(envpipe[0]);
+    if (envpipe[1] != -1)
+        close(envpipe[1]);
+    dstr_free(&head);
+    dstr_free(&tail);
+    dstr_free(&env);
+    dstr_free(&path);
+    dstr_free(&from);
+    dstr_free(&boundary);
+    return r;
+}

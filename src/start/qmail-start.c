@@ -1,0 +1,132 @@
+/*
+ * qmail-start: start the delivery side of an instance.
+ *
+ * Creates the pipes that join qmail-send to qmail-lspawn and qmail-clean,
+ * starts those two, and then becomes qmail-send (exec), so the pid of
+ * qmail-start is qmail-send's: signals for qmail-send go to it.  All three
+ * log to the inherited stderr.  Run with cwd or $QMAILHOME at the instance.
+ *
+ * Descriptors given to qmail-send: 3 = requests to qmail-lspawn,
+ * 4 = its replies, 5 = requests to qmail-clean, 6 = its replies.
+ * qmail-lspawn and qmail-clean read requests on fd 0, reply on fd 1, and
+ * exit when qmail-send closes their input.
+ *
+ * In a root install (issue 8) each child drops to its own uid here; run as
+ * an ordinary user all three run as that user.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "qhome.h"
+
+static void prog_path(char *out, size_t size, const char *name)
+{
+    const char *dir = qhome_bindir();
+    if (snprintf(out, size, "%s/%s", *dir ? dir : ".", name) >= (int)size)
+        log_die(111, "fatal: path too long for %s", name);
+}
+
+/* Move fd from to fd to (which must be free or equal). */
+static void move_fd(int from, int to)
+{
+    if (from == to)
+        return;
+    if (dup2(from, to) == -1)
+        log_die_errno(111, "fatal: dup2");
+    close(from);
+}
+
+/* Make sure fds 0..6 are taken so pipe() cannot return them. */
+static void reserve_low_fds(void)
+{
+    int fd;
+    for (;;) {
+        fd = open("/dev/null", O_RDWR);
+        if (fd == -1)
+            log_die_errno(111, "fatal: open /dev/null");
+        if (fd > 6) {
+            close(fd);
+            return;
+        }
+    }
+}
+
+static pid_t start_child(const char *name, int in, int out, int *closeme,
+                         int nclose)
+{
+    char path[PATH_MAX];
+    pid_t pid;
+    int i;
+
+    prog_path(path, sizeof path, name);
+    pid = fork();
+    if (pid == -1)
+        log_die_errno(111, "fatal: fork for %s", name);
+    if (pid == 0) {
+        char *argv[2];
+        for (i = 0; i < nclose; i++)
+            if (closeme[i] != in && closeme[i] != out)
+                close(closeme[i]);
+        if (dup2(in, 0) == -1 || dup2(out, 1) == -1)
+            log_die_errno(111, "fatal: dup2 for %s", name);
+        if (in > 1)
+            close(in);
+        if (out > 1)
+            close(out);
+        /* the child inherits our /dev/null on 3..6: close them */
+        for (i = 3; i <= 6; i++)
+            close(i);
+        argv[0] = (char *)name;
+        argv[1] = 0;
+        execv(path, argv);
+        log_die_errno(111, "fatal: unable to run %s", path);
+    }
+    return pid;
+}
+
+int main(int argc, char **argv)
+{
+    int tolspawn[2], fromlspawn[2], toclean[2], fromclean[2];
+    int all[8];
+    char path[PATH_MAX];
+    char *sendargv[2];
+
+    (void)argc;
+    log_init(argv[0] ? argv[0] : "qmail-start");
+    if (qhome_chdir() == -1)
+        log_die_errno(111, "fatal: unable to chdir to %s", qhome_dir());
+    signal(SIGPIPE, SIG_IGN);
+    reserve_low_fds();
+    if (pipe(tolspawn) == -1 || pipe(fromlspawn) == -1 ||
+        pipe(toclean) == -1 || pipe(fromclean) == -1)
+        log_die_errno(111, "fatal: pipe");
+    all[0] = tolspawn[0]; all[1] = tolspawn[1];
+    all[2] = fromlspawn[0]; all[3] = fromlspawn[1];
+    all[4] = toclean[0]; all[5] = toclean[1];
+    all[6] = fromclean[0]; all[7] = fromclean[1];
+
+    start_child("qmail-lspawn", tolspawn[0], fromlspawn[1], all, 8);
+    start_child("qmail-clean", toclean[0], fromclean[1], all, 8);
+    close(tolspawn[0]);
+    close(fromlspawn[1]);
+    close(toclean[0]);
+    close(fromclean[1]);
+
+    /* fds 3..6 hold /dev/null; the pipe ends are all above 6 */
+    move_fd(tolspawn[1], 3);
+    move_fd(fromlspawn[0], 4);
+    move_fd(toclean[1], 5);
+    move_fd(fromclean[0], 6);
+
+    prog_path(path, sizeof path, "qmail-send");
+    sendargv[0] = "qmail-send";
+    sendargv[1] = 0;
+    execv(path, sendargv);
+    log_die_errno(111, "fatal: unable to run %s", path);
+}
