@@ -13,10 +13,10 @@
 CC      ?= cc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -Wno-unused-parameter -D_FORTIFY_SOURCE=2 \
            -fstack-protector-strong -fPIE -Isrc/lib -Isrc/mail -MMD -MP
-LDFLAGS += -pie -Wl,-z,relro,-z,now
+override LDFLAGS += -pie -Wl,-z,relro,-z,now
 LIBS    := -lcdb -lcrypt
 
 LIB_SRC  := $(wildcard src/lib/*.c) $(wildcard src/mail/*.c)

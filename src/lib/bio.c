@@ -6,6 +6,7 @@
 #include "bio.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,7 +81,11 @@ int fd_write_all(int fd, const void *data, size_t n, int timeout)
     while (n > 0) {
         if (wait_ready(fd, POLLOUT, deadline) == -1)
             return -1;
-        w = write(fd, p, n);
+        /* On a blocking fd, poll() only promises room for some bytes: one
+         * large write(2) would then block past the deadline until a slow
+         * reader took it all.  With a deadline, write at most PIPE_BUF,
+         * which fits in any pipe that poll() calls writable. */
+        w = write(fd, p, deadline && n > PIPE_BUF ? PIPE_BUF : n);
         if (w == -1) {
             if (errno == EINTR || (errno == EAGAIN && deadline))
                 continue;
@@ -177,7 +182,9 @@ int bio_put(bio *b, const void *data, size_t n)
 {
     const char *p = data;
 
-    if (b->len + n > b->cap) {
+    if (n == 0) /* data may be NULL then (an empty dstr) */
+        return 0;
+    if (n > b->cap - b->len) {
         if (bio_flush(b) == -1)
             return -1;
         if (n >= b->cap)

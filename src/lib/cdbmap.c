@@ -61,7 +61,7 @@ int cdbmap_make(const char *path, const dstr *pairs)
     char tmp[4096];
     struct cdb_make cm;
     size_t i = 0;
-    int fd, r, saved;
+    int fd, r, saved, started = 0;
 
     r = snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (r < 0 || (size_t)r >= sizeof tmp) {
@@ -74,12 +74,15 @@ int cdbmap_make(const char *path, const dstr *pairs)
         return -1;
     if (cdb_make_start(&cm, fd) != 0)
         goto fail;
+    started = 1;
     while (i < pairs->len) {
         const char *k = pairs->s + i;
         const char *kend = memchr(k, 0, pairs->len - i);
         const char *v, *vend;
-        if (!kend)
-            break;
+        if (!kend) {
+            errno = EINVAL; /* bytes after the last pair */
+            goto fail;
+        }
         v = kend + 1;
         vend = v < pairs->s + pairs->len
                    ? memchr(v, 0, (size_t)(pairs->s + pairs->len - v))
@@ -88,20 +91,29 @@ int cdbmap_make(const char *path, const dstr *pairs)
             errno = EINVAL;
             goto fail;
         }
+        if ((size_t)(kend - k) > UINT_MAX || (size_t)(vend - v) > UINT_MAX) {
+            errno = EINVAL;
+            goto fail;
+        }
         if (cdb_make_add(&cm, k, (unsigned)(kend - k), v,
                          (unsigned)(vend - v)) != 0)
             goto fail;
         i = (size_t)(vend - pairs->s) + 1;
     }
-    if (cdb_make_finish(&cm) != 0 || fsync(fd) == -1 || close(fd) == -1) {
-        fd = -1;
+    started = 0; /* cdb_make_finish frees its lists even when it fails */
+    if (cdb_make_finish(&cm) != 0 || fsync(fd) == -1)
         goto fail;
-    }
+    r = close(fd);
+    fd = -1;
+    if (r == -1)
+        goto fail;
     if (rename(tmp, path) == -1)
         goto fail_unlink;
     return file_fsync_parent(path);
 fail:
     saved = errno;
+    if (started) /* only way tinycdb offers to free the records */
+        cdb_make_finish(&cm);
     if (fd != -1)
         close(fd);
     errno = saved;

@@ -43,10 +43,19 @@ int dstr_reserve(dstr *d, size_t n)
 
 int dstr_catb(dstr *d, const void *buf, size_t n)
 {
+    /* buf may point into d itself (dstr_cat(d, d)): growing moves it, so
+     * remember its offset.  Compared as integers: the pointers may belong
+     * to different objects. */
+    uintptr_t b = (uintptr_t)buf, s = (uintptr_t)d->s;
+    int inside = d->s && b >= s && b < s + d->cap;
+    size_t off = inside ? (size_t)(b - s) : 0;
+
     if (dstr_reserve(d, n) == -1)
         return -1;
+    if (inside)
+        buf = d->s + off;
     if (n)
-        memcpy(d->s + d->len, buf, n);
+        memmove(d->s + d->len, buf, n);
     d->len += n;
     return 0;
 }
@@ -106,8 +115,8 @@ int dstr_cat0(dstr *d)
 int dstr_catf(dstr *d, const char *fmt, ...)
 {
     va_list ap;
-    char small[256];
-    int n;
+    char small[256], *big;
+    int n, m, r;
 
     va_start(ap, fmt);
     n = vsnprintf(small, sizeof small, fmt, ap);
@@ -118,13 +127,21 @@ int dstr_catf(dstr *d, const char *fmt, ...)
     }
     if ((size_t)n < sizeof small)
         return dstr_catb(d, small, (size_t)n);
-    if (dstr_reserve(d, (size_t)n) == -1)
+    /* Format into a buffer of its own: an argument may point into d,
+     * which growing d would free. */
+    big = malloc((size_t)n + 1);
+    if (!big) {
+        errno = ENOMEM;
         return -1;
+    }
     va_start(ap, fmt);
-    vsnprintf(d->s + d->len, (size_t)n + 1, fmt, ap);
+    m = vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    d->len += (size_t)n;
-    return 0;
+    r = m == n ? dstr_catb(d, big, (size_t)n) : -1;
+    if (m != n)
+        errno = EINVAL;
+    free(big);
+    return r;
 }
 
 void dstr_free(dstr *d)

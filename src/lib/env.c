@@ -71,14 +71,26 @@ static long find(const envbuild *e, const char *name, size_t nlen)
     return -1;
 }
 
+/* Remove every NAME= entry from index from on.  An inherited environment
+ * may name a variable twice; a copy left behind would reach the child. */
+static void remove_from(envbuild *e, const char *name, size_t nlen,
+                        size_t from)
+{
+    size_t i = from;
+    while (i < e->n) {
+        if (strncmp(e->vec[i], name, nlen) == 0 && e->vec[i][nlen] == '=') {
+            free(e->vec[i]);
+            e->vec[i] = e->vec[e->n - 1];
+            e->vec[--e->n] = 0;
+        } else {
+            i++;
+        }
+    }
+}
+
 int envbuild_unset(envbuild *e, const char *name)
 {
-    long i = find(e, name, strlen(name));
-    if (i >= 0) {
-        free(e->vec[i]);
-        e->vec[i] = e->vec[e->n - 1];
-        e->vec[--e->n] = 0;
-    }
+    remove_from(e, name, strlen(name), 0);
     return 0;
 }
 
@@ -89,8 +101,8 @@ int envbuild_setb(envbuild *e, const char *name, const char *value,
     char *entry;
     long i;
 
-    if (nlen == 0 || memchr(name, '=', nlen) ||
-        nlen > SIZE_MAX - valuelen - 2) {
+    if (nlen == 0 || memchr(name, '=', nlen) || valuelen > SIZE_MAX - 2 ||
+        nlen > SIZE_MAX - 2 - valuelen) {
         errno = EINVAL;
         return -1;
     }
@@ -99,12 +111,14 @@ int envbuild_setb(envbuild *e, const char *name, const char *value,
         return -1;
     memcpy(entry, name, nlen);
     entry[nlen] = '=';
-    memcpy(entry + nlen + 1, value, valuelen);
+    if (valuelen) /* value may be NULL then (an empty dstr) */
+        memcpy(entry + nlen + 1, value, valuelen);
     entry[nlen + 1 + valuelen] = 0;
     i = find(e, name, nlen);
     if (i >= 0) {
         free(e->vec[i]);
         e->vec[i] = entry;
+        remove_from(e, name, nlen, (size_t)i + 1);
         return 0;
     }
     if (add(e, entry) == -1) {

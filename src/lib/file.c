@@ -117,10 +117,15 @@ int file_write_atomic(const char *path, const void *data, size_t n,
     fd = file_open_excl(tmp, mode);
     if (fd == -1)
         return -1;
-    if (fd_write_all(fd, data, n, 0) == -1 || fsync(fd) == -1 ||
-        close(fd) == -1) {
+    if (fd_write_all(fd, data, n, 0) == -1 || fsync(fd) == -1) {
         saved = errno;
         close(fd);
+        unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    if (close(fd) == -1) { /* the fd is gone either way: no second close */
+        saved = errno;
         unlink(tmp);
         errno = saved;
         return -1;
@@ -148,8 +153,18 @@ int file_mkdirs(const char *path, mode_t mode)
         if (buf[i] != '/' && buf[i] != 0)
             continue;
         buf[i] = 0;
-        if (mkdir(buf, mode) == -1 && errno != EEXIST)
-            return -1;
+        if (mkdir(buf, mode) == -1) {
+            struct stat st;
+            if (errno != EEXIST)
+                return -1;
+            /* "already there" must mean a directory, not a file */
+            if (stat(buf, &st) == -1)
+                return -1;
+            if (!S_ISDIR(st.st_mode)) {
+                errno = ENOTDIR;
+                return -1;
+            }
+        }
         if (i < len)
             buf[i] = '/';
     }

@@ -127,6 +127,11 @@ int queue_env_read(int fd, queue_env *env)
         return -1;
     if (fstat(fd, &st) == -1)
         return -1;
+    /* msglen comes from the file: compare before adding, so a length near
+     * 2^64 cannot wrap start back into the header */
+    if (st.st_size < QUEUE_HDR_LEN ||
+        env->msglen > (uint64_t)st.st_size - QUEUE_HDR_LEN)
+        return bad();
     start = QUEUE_HDR_LEN + env->msglen;
     if ((uint64_t)st.st_size < start ||
         (uint64_t)st.st_size - start > 512u * 1024 * 1024)
