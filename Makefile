@@ -77,7 +77,7 @@ unit_mods = $(foreach d,$(shell sed -n 's,^// modules: ,,p' $(1)),$(call mods,$(
 define unit_rule
 $(BUILD)/tests/$(1): tests/unit/$(1).c $(patsubst %.c,$(BUILD)/%.o,$(call unit_mods,tests/unit/$(1).c)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) -Wno-error=shadow $(CHECK_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) $(CHECK_LIBS)
+	$$(CC) $$(CFLAGS) -Wno-error=shadow $(CHECK_CFLAGS) $(addprefix -I,$(shell sed -n 's,^// modules: ,,p' tests/unit/$(1).c)) $$(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $$(LIBS) $(CHECK_LIBS)
 endef
 $(foreach t,$(UNIT_SRC:tests/unit/%.c=%),$(eval $(call unit_rule,$(t))))
 
