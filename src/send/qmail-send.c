@@ -606,6 +606,15 @@ int main(int argc, char **argv)
     slots = calloc(CONCURRENCY_MAX, sizeof *slots);
     if (!slots)
         die_nomem();
+    {
+        int fd;
+        /* children (qmail-queue for bounces) must not hold our pipes */
+        for (fd = FD_TOLSPAWN; fd <= FD_FROMCLEAN; fd++)
+            if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+                log_die_errno(111, "fatal: descriptor %d is not open; "
+                                   "run qmail-send through qmail-start",
+                              fd);
+    }
     fcntl(FD_FROMLSPAWN, F_SETFL, O_NONBLOCK);
     bio_init(&lsout, FD_TOLSPAWN, lsoutbuf, sizeof lsoutbuf, 0);
 
