@@ -12,7 +12,18 @@ const char *qhome_dir(void)
     return h && *h ? h : QHOME_DEFAULT;
 }
 
-int qhome_chdir(void) { return chdir(qhome_dir()); }
+int qhome_chdir(void)
+{
+    char abs[PATH_MAX];
+
+    if (chdir(qhome_dir()) == -1)
+        return -1;
+    /* Children (qmail-queue, qmail-local...) resolve $QMAILHOME again from
+     * wherever they run: hand them the absolute path. */
+    if (getcwd(abs, sizeof abs) && setenv("QMAILHOME", abs, 1) == -1)
+        return -1;
+    return 0;
+}
 
 const char *qhome_bindir(void)
 {

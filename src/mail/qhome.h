@@ -9,7 +9,8 @@
 
 /* The home directory: $QMAILHOME if set and non-empty, else the default. */
 const char *qhome_dir(void);
-/* chdir() to it.  Returns 0 or -1 with errno. */
+/* chdir() to it, and set $QMAILHOME to its absolute path so that children
+ * find it from anywhere.  Returns 0 or -1 with errno. */
 int qhome_chdir(void);
 /* Directory of the running program's binaries (dirname of /proc/self/exe),
  * so programs can run their siblings from bin/ without $PATH.  Returns a

@@ -56,7 +56,7 @@
 #define FD_TOCLEAN 5
 #define FD_FROMCLEAN 6
 
-#define SCAN_INTERVAL 60      /* seconds between scans of queue/mess */
+#define SCAN_INTERVAL 15      /* seconds between scans of queue/mess */
 #define TMP_SCAN_INTERVAL 600 /* seconds between scans of queue/tmp */
 #define SKIP_LOCAL 10         /* back-off steps (seconds), as qmail */
 #define SKIP_REMOTE 20
