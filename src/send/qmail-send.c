@@ -144,7 +144,7 @@ fail_me:
 static int is_local(const char *addr)
 {
     const char *at = strrchr(addr, '@');
-    const char *dom = at ? at + 1 : envnoathost.s;
+    const char *dom = at ? at + 1 : "";
     const char *p;
 
     for (p = list_first(&locals); p; p = list_next(&locals, p))
@@ -353,8 +353,21 @@ static int load(const char *id)
         m->arrival_us = (int64_t)m->env.birth * 1000000;
     m->chan = calloc(m->env.nrcpts + 1, 1);
     m->reason = calloc(m->env.nrcpts + 1, sizeof *m->reason);
-    if (!m->chan || !m->reason)
+    m->qualified = calloc(m->env.nrcpts + 1, sizeof *m->qualified);
+    if (!m->chan || !m->reason || !m->qualified)
         die_nomem();
+    for (i = 0; i < m->env.nrcpts; i++) {
+        /* qmail's rule: a recipient without '@' is at envnoathost */
+        queue_rcpt *r = &m->env.rcpts[i];
+        dstr q = DSTR_ZERO;
+        if (strchr(r->addr, '@'))
+            continue;
+        if (dstr_cats(&q, r->addr) == -1 || dstr_catc(&q, '@') == -1 ||
+            dstr_cats(&q, envnoathost.s) == -1 || dstr_cat0(&q) == -1)
+            die_nomem();
+        m->qualified[i] = q.s;
+        r->addr = q.s;
+    }
     send_msg_add(m);
     log_line("new msg %s from <%s> size %llu rcpts %zu", id, m->env.sender,
              (unsigned long long)m->env.msglen, m->env.nrcpts);

@@ -55,10 +55,14 @@ size_t send_msg_count(void) { return count; }
 void send_msg_free(struct send_msg *m)
 {
     size_t i;
-    if (m->reason)
-        for (i = 0; i < m->env.nrcpts; i++)
+    for (i = 0; i < m->env.nrcpts; i++) {
+        if (m->reason)
             free(m->reason[i]);
+        if (m->qualified)
+            free(m->qualified[i]);
+    }
     free(m->reason);
+    free(m->qualified);
     free(m->chan);
     queue_env_free(&m->env);
     free(m);

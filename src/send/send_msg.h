@@ -14,6 +14,9 @@ struct send_msg {
     queue_env env;        /* sender, recipients, states from the file */
     char *chan;           /* per recipient: 'L' local, 'R' remote */
     char **reason;        /* per recipient: failure text, malloc()ed */
+    char **qualified;     /* per recipient: "addr@envnoathost" when the
+                             envelope had no '@', malloc()ed; the rcpt's
+                             addr then points here */
     int64_t arrival_us;   /* from the id: when qmail-queue accepted it */
     size_t todo;          /* recipients in state T */
     size_t inflight;      /* deliveries running now */
