@@ -130,6 +130,9 @@ static int do_mark(char *req, char newtag)
             if (end == -1 || pwrite(fd, rec.s, rec.len, end) !=
                                  (ssize_t)rec.len) {
                 log_errno("warning: unable to append to %s", path.s);
+                /* never leave half a record behind (disk full) */
+                if (end != -1 && ftruncate(fd, end) == -1)
+                    log_errno("warning: unable to truncate %s", path.s);
                 dstr_free(&rec);
                 goto out;
             }

@@ -74,6 +74,9 @@ _Noreturn void ctl_nomem(void);
  * it.  A no-op otherwise.  Returns 0 or -1 (errno). */
 int ctl_own_init(const char *root);
 int ctl_own(const char *path);
+/* Owner for a user's mailbox: as ctl_own, except that root in a root-owned
+ * instance gives it to nobody:nogroup (mail is never delivered as root). */
+int ctl_own_mailbox(const char *path);
 
 /* Serialise the commands that start or stop services of an instance:
  * flock() on its run/ directory, waiting up to timeout_ms for another

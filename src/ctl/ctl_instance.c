@@ -7,6 +7,9 @@
  */
 #include "ctl.h"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -211,6 +214,25 @@ int ctl_own(const char *path)
     if (!own_active)
         return 0;
     return lchown(path, own_uid, own_gid);
+}
+
+int ctl_own_mailbox(const char *path)
+{
+    struct passwd *pw;
+    struct group *gr;
+
+    if (own_active || geteuid() != 0)
+        return ctl_own(path);
+    /* root, in an instance owned by root: mail is never delivered as
+     * root, so the mailbox goes to an unprivileged account until a root
+     * install gives each user a real one */
+    pw = getpwnam("nobody");
+    gr = getgrnam("nogroup");
+    if (!pw) {
+        errno = ENOENT;
+        return -1;
+    }
+    return lchown(path, pw->pw_uid, gr ? gr->gr_gid : pw->pw_gid);
 }
 
 /* ---- removing what we created ---------------------------------------- */

@@ -224,7 +224,7 @@ static void passwd_restore(const dstr *root, const dstr *old, int existed)
 
 /* ---- the home --------------------------------------------------------- */
 
-static int make_dir(const char *path, mode_t mode)
+static int make_dir(const char *path, mode_t mode, int (*own)(const char *))
 {
     if (mkdir(path, mode) == -1) {
         if (errno == EEXIST) {
@@ -236,7 +236,7 @@ static int make_dir(const char *path, mode_t mode)
         log_errno("%s: cannot create directory", path);
         return -1;
     }
-    if (chmod(path, mode) == -1 || ctl_own(path) == -1) {
+    if (chmod(path, mode) == -1 || own(path) == -1) {
         log_errno("%s: cannot set mode or owner", path);
         return -1;
     }
@@ -252,13 +252,13 @@ static int make_home(const char *home)
     size_t i;
     int r = -1;
 
-    if (make_dir(home, 0700) == -1)
+    if (make_dir(home, 0700, ctl_own_mailbox) == -1)
         goto out;
     for (i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (dstr_copys(&p, home) == -1 || dstr_cats(&p, subs[i]) == -1 ||
             dstr_cat0(&p) == -1)
             ctl_nomem();
-        if (make_dir(p.s, 0700) == -1)
+        if (make_dir(p.s, 0700, ctl_own_mailbox) == -1)
             goto out;
     }
     r = 0;

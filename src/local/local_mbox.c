@@ -20,6 +20,7 @@
 
 #include "bio.h"
 #include "local_msg.h"
+#include "sig.h"
 
 #define MBOX_LOCK_TIMEOUT 30
 
@@ -117,7 +118,7 @@ int local_mbox(const char *path, const char *sender, const char *prefix,
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    signal(SIGALRM, lock_alarm);
+    sig_catch(SIGALRM, lock_alarm); /* no SA_RESTART: F_SETLKW returns */
     alarm(MBOX_LOCK_TIMEOUT);
     if (fcntl(fd, F_SETLKW, &fl) == -1) {
         err = errno;

@@ -79,9 +79,16 @@ static int try_user(const char *name, struct lspawn_user *u, char *why,
     }
     if (pw->pw_uid == 0 || strlen(pw->pw_dir) >= sizeof u->home)
         return 0; /* root's mail goes through aliases, never as root */
-    /* an account whose home is missing or not its own gets no mail */
-    if (stat(pw->pw_dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
-        st.st_uid != pw->pw_uid)
+    /* an account whose home is missing or not its own gets no mail; a
+     * home that cannot be looked at now (NFS, EIO) is a temporary error */
+    if (stat(pw->pw_dir, &st) == -1) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        snprintf(why, whysize, "unable to look at home of %s: %s", name,
+                 strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != pw->pw_uid)
         return 0;
     snprintf(u->home, sizeof u->home, "%s", pw->pw_dir);
     snprintf(u->user, sizeof u->user, "%s", name);

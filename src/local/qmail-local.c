@@ -3,8 +3,9 @@
  *
  *   qmail-local -l LEN -- user home local dash ext domain sender default
  *
- * The message is LEN bytes on fd 0 from its current offset (a queue file,
- * opened by qmail-lspawn).  The recipient is local@domain, where local is
+ * The message is LEN bytes on fd 0 from its current offset (a sealed copy
+ * made by qmail-lspawn, holding nothing of the envelope).  qmail-lspawn
+ * starts it in home, which must belong to the user running it.  The recipient is local@domain, where local is
  * user, dash and ext together.  default is the delivery instruction used
  * when the user has no .qmail file: a Maildir ("./Maildir/", ends in '/')
  * or an mbox ("./Mailbox", starts with '.' or '/'), relative to home.
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dstr.h"
@@ -76,9 +78,17 @@ int main(int argc, char **argv)
     (void)dash;
     (void)ext;
 
-    if (chdir(home) == -1)
-        done(111, "unable to switch to home directory %s: %s (#4.3.0)", home,
-             strerror(errno));
+    /* qmail-lspawn started us in the home directory (it may sit below
+     * directories we cannot traverse ourselves); make sure it is ours */
+    {
+        struct stat st;
+        if (stat(".", &st) == -1)
+            done(111, "unable to look at home directory %s: %s (#4.3.0)",
+                 home, strerror(errno));
+        if (st.st_uid != getuid())
+            done(111, "home directory %s is not owned by the user (#4.3.0)",
+                 home, 0);
+    }
     if (local_msg_init(0, len) == -1)
         done(111, "unable to read the queued message: %s (#4.3.0)",
              strerror(errno), 0);

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,29 +62,41 @@ struct delivery {
 static struct delivery slots[LSPAWN_MAX];
 static char bindir[PATH_MAX];
 static dstr defaultdelivery = DSTR_ZERO;
-static char outbuf[8192];
-static bio out;
+/* Replies wait here until qmail-send reads them: writing them with a
+ * blocking write could deadlock against qmail-send writing requests. */
+static dstr outq = DSTR_ZERO;
 
 static void reply(struct delivery *d, char status, const char *text,
                   size_t len)
 {
     char num[NUM_FMT_ULONG];
     size_t i, n = num_fmt_ulong(num, d->num);
-    char c;
 
-    if (bio_put(&out, num, n + 1) == -1 || bio_put(&out, &status, 1) == -1)
-        goto fail;
-    for (i = 0; i < len; i++) {
-        c = text[i] ? text[i] : ' ';
-        if (bio_put(&out, &c, 1) == -1)
-            goto fail;
+    if (dstr_catb(&outq, num, n + 1) == -1 ||
+        dstr_catc(&outq, status) == -1)
+        log_die(111, "fatal: out of memory");
+    for (i = 0; i < len; i++)
+        if (dstr_catc(&outq, text[i] ? text[i] : ' ') == -1)
+            log_die(111, "fatal: out of memory");
+    if (dstr_catc(&outq, 0) == -1)
+        log_die(111, "fatal: out of memory");
+}
+
+/* Write what qmail-send will take now (fd 1 is non-blocking). */
+static void flush_replies(void)
+{
+    while (outq.len) {
+        ssize_t w = write(1, outq.s, outq.len);
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            log_die_errno(111, "fatal: unable to write to qmail-send");
+        }
+        memmove(outq.s, outq.s + w, outq.len - (size_t)w);
+        outq.len -= (size_t)w;
     }
-    c = 0;
-    if (bio_put(&out, &c, 1) == -1 || bio_flush(&out) == -1)
-        goto fail;
-    return;
-fail:
-    log_die_errno(111, "fatal: unable to write to qmail-send");
 }
 
 static void finish(struct delivery *d)
@@ -134,6 +148,45 @@ static void finish(struct delivery *d)
     d->used = 0;
 }
 
+/*
+ * The queue file holds the whole envelope (every recipient, Bcc included)
+ * after the message.  The user's qmail-local must see the message only,
+ * so it gets a sealed in-memory copy of it instead of the queue file.
+ */
+static int message_copy(int fd, uint64_t msglen)
+{
+    off_t off = QUEUE_HDR_LEN;
+    uint64_t left = msglen;
+    int mfd = memfd_create("qmail-message", MFD_ALLOW_SEALING);
+
+    if (mfd == -1) {
+        log_errno("unable to create message copy");
+        _exit(111);
+    }
+    while (left > 0) {
+        ssize_t n = sendfile(mfd, fd, &off,
+                             left > 0x40000000 ? 0x40000000 : (size_t)left);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                log_line("queued message is truncated");
+            else
+                log_errno("unable to copy the queued message");
+            _exit(111);
+        }
+        left -= (uint64_t)n;
+    }
+    if (lseek(mfd, 0, SEEK_SET) == -1 ||
+        fcntl(mfd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ==
+            -1) {
+        log_errno("unable to seal message copy");
+        _exit(111);
+    }
+    return mfd;
+}
+
 /* The child: everything here ends in exec or _exit. */
 static _Noreturn void child(int outfd, const char *id, const char *sender,
                             const struct lspawn_user *u)
@@ -142,7 +195,7 @@ static _Noreturn void child(int outfd, const char *id, const char *sender,
     char hdr[QUEUE_HDR_LEN], prog[PATH_MAX], lenarg[NUM_FMT_ULONG];
     uint64_t msglen, birth;
     char *argv[13];
-    int fd;
+    int fd, msgfd;
 
     if (dup2(outfd, 1) == -1 || dup2(outfd, 2) == -1)
         _exit(111);
@@ -157,15 +210,22 @@ static _Noreturn void child(int outfd, const char *id, const char *sender,
         _exit(111);
     }
     if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
-        queue_hdr_parse(hdr, sizeof hdr, &msglen, &birth) == -1 ||
-        lseek(fd, QUEUE_HDR_LEN, SEEK_SET) == -1) {
+        queue_hdr_parse(hdr, sizeof hdr, &msglen, &birth) == -1) {
         log_line("queued message %s is damaged", path.s);
         _exit(111);
     }
-    if (fd != 0) {
-        if (dup2(fd, 0) == -1)
+    msgfd = message_copy(fd, msglen);
+    close(fd);
+    if (msgfd != 0) {
+        if (dup2(msgfd, 0) == -1)
             _exit(111);
-        close(fd);
+        close(msgfd);
+    }
+    /* Enter the home while we may still traverse every directory above
+     * it; qmail-local works relative to it. */
+    if (chdir(u->home) == -1) {
+        log_errno("unable to switch to home directory %s (#4.3.0)", u->home);
+        _exit(111);
     }
     if (geteuid() == 0) {
         gid_t g = u->gid;
@@ -229,10 +289,15 @@ static void start(unsigned long long num, const char *id, const char *sender,
         finish(d);
         return;
     }
-    if (geteuid() == 0 && u.uid == 0)
-        log_line("warning: delivering as root for %s: a root install "
-                 "separates privileges",
+    if (geteuid() == 0 && u.uid == 0) {
+        /* nothing that reads mail runs as root */
+        snprintf(d->prefail, sizeof d->prefail,
+                 "refusing to deliver as root: the home of %s is owned by "
+                 "root; give it to the user (#4.3.0)",
                  u.user);
+        finish(d);
+        return;
+    }
     if (pipe2(pi, O_CLOEXEC) == -1) {
         snprintf(d->prefail, sizeof d->prefail, "unable to create pipe: %s",
                  strerror(errno));
@@ -297,8 +362,8 @@ static void read_output(struct delivery *d)
 
 int main(int argc, char **argv)
 {
-    static struct pollfd pfd[LSPAWN_MAX + 2];
-    static int pslot[LSPAWN_MAX + 2];
+    static struct pollfd pfd[LSPAWN_MAX + 3];
+    static int pslot[LSPAWN_MAX + 3];
     char inbuf[8192];
     bio in;
     dstr f[4] = {DSTR_ZERO, DSTR_ZERO, DSTR_ZERO, DSTR_ZERO};
@@ -324,8 +389,8 @@ int main(int argc, char **argv)
     if (chdir("queue") == -1)
         log_die_errno(111, "fatal: unable to chdir to queue");
     bio_init(&in, 0, inbuf, sizeof inbuf, 0);
-    bio_init(&out, 1, outbuf, sizeof outbuf, 0);
     fcntl(0, F_SETFL, O_NONBLOCK);
+    fcntl(1, F_SETFL, O_NONBLOCK);
 
     for (;;) {
         int n = 0, busy = 0;
@@ -338,7 +403,8 @@ int main(int argc, char **argv)
                 else
                     busy = 1;
             }
-        if (!input_open && !busy)
+        flush_replies();
+        if (!input_open && !busy && outq.len == 0)
             _exit(0);
 
         pfd[n].fd = sigfd;
@@ -348,6 +414,11 @@ int main(int argc, char **argv)
             pfd[n].fd = 0;
             pfd[n].events = POLLIN;
             pslot[n++] = -2;
+        }
+        if (outq.len) {
+            pfd[n].fd = 1;
+            pfd[n].events = POLLOUT;
+            pslot[n++] = -3;
         }
         for (i = 0; i < LSPAWN_MAX; i++)
             if (slots[i].used && slots[i].outfd != -1) {

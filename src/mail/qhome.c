@@ -8,7 +8,13 @@
 
 const char *qhome_dir(void)
 {
-    const char *h = getenv("QMAILHOME");
+    const char *h;
+
+    /* A set-id program (qmail-queue in a root install) must not let its
+     * caller choose the directory it writes into. */
+    if (getuid() != geteuid() || getgid() != getegid())
+        return QHOME_DEFAULT;
+    h = getenv("QMAILHOME");
     return h && *h ? h : QHOME_DEFAULT;
 }
 

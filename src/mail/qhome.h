@@ -5,9 +5,12 @@
 #ifndef QHOME_H
 #define QHOME_H
 
+#ifndef QHOME_DEFAULT
 #define QHOME_DEFAULT "/var/qmail"
+#endif
 
-/* The home directory: $QMAILHOME if set and non-empty, else the default. */
+/* The home directory: $QMAILHOME if set and non-empty, else the default.
+ * A set-uid or set-gid program ignores $QMAILHOME. */
 const char *qhome_dir(void);
 /* chdir() to it, and set $QMAILHOME to its absolute path so that children
  * find it from anywhere.  Returns 0 or -1 with errno. */

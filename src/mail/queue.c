@@ -134,8 +134,8 @@ int queue_env_read(int fd, queue_env *env)
         return bad();
     start = QUEUE_HDR_LEN + env->msglen;
     if ((uint64_t)st.st_size < start ||
-        (uint64_t)st.st_size - start > 512u * 1024 * 1024)
-        return bad();
+        (uint64_t)st.st_size - start > 4 * (uint64_t)QUEUE_ENV_MAX)
+        return bad(); /* envelope plus failure reasons, generously */
     envlen = (size_t)((uint64_t)st.st_size - start);
     if (dstr_reserve(&env->raw, envlen) == -1)
         return -1;
@@ -149,6 +149,14 @@ int queue_env_read(int fd, queue_env *env)
         if (r == 0)
             break;
         i += (size_t)r;
+    }
+    if (i == envlen && envlen > 0 && env->raw.s[envlen - 1] != 0) {
+        /* a crash while qmail-clean appended a reason: drop the torn
+         * X record, it is only advisory */
+        char *last = memrchr(env->raw.s, 0, envlen);
+        size_t tail = last ? (size_t)(last + 1 - env->raw.s) : 0;
+        if (last && env->raw.s[tail] == 'X')
+            envlen = i = tail;
     }
     if (i != envlen || envlen == 0 || env->raw.s[envlen - 1] != 0 ||
         env->raw.s[0] != 'F') {

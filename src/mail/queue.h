@@ -29,7 +29,9 @@
  *              B<recipient>       failed permanently, bounce not yet sent
  *              X<n> <reason>      reason for the n-th recipient's failure
  *                                 (n counts T/D/B records from 0), appended
- *                                 by qmail-clean before it writes the B
+ *                                 by qmail-clean before it writes the B;
+ *                                 only advisory: a torn last X record (a
+ *                                 crash mid-append) is ignored
  *
  * A file appears in mess/ only by an atomic rename after it was fsync()ed,
  * and its directory is fsync()ed before qmail-queue exits 0.  Changing T to
@@ -48,6 +50,8 @@
 #define QUEUE_ID_MAX 64
 #define QUEUE_ADDR_MAX 1000      /* bytes per envelope address */
 #define QUEUE_RCPT_MAX 100000    /* recipients per message */
+#define QUEUE_ENV_MAX (16u * 1024 * 1024) /* envelope bytes written by
+                                              qmail-queue */
 
 /* qmail-queue exit codes (qmail-queue(8)) */
 #define QQ_OK 0

@@ -129,6 +129,17 @@ static void read_envelope(dstr *env, size_t *nrcpts)
                                    : "envelope record is not T");
         if (rec.len - 2 > QUEUE_ADDR_MAX)
             die(QQ_ADDR_TOO_LONG, "envelope address longer than 1000 bytes");
+        {
+            /* control characters would reach header lines (Return-Path,
+             * bounces), mbox From lines and logs: refuse them */
+            size_t k;
+            for (k = 1; k + 1 < rec.len; k++)
+                if ((unsigned char)rec.s[k] < 32 || rec.s[k] == 127)
+                    die(QQ_ENVELOPE,
+                        "control character in an envelope address");
+        }
+        if (env->len + rec.len > QUEUE_ENV_MAX)
+            die(QQ_ENVELOPE, "envelope too large");
         if (!first && ++*nrcpts > QUEUE_RCPT_MAX)
             die(QQ_ENVELOPE, "too many recipients");
         if (dstr_cat(env, &rec) == -1)
@@ -171,6 +182,7 @@ int main(int argc, char **argv)
 
     (void)argc;
     log_init(argv[0] ? argv[0] : "qmail-queue");
+    umask(027); /* queue files are 0640 whatever the caller's umask */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGALRM, on_alarm);
     alarm(QQ_DEADLINE);
@@ -220,6 +232,8 @@ int main(int argc, char **argv)
 
     if (queue_mess_path(&mess, id) == -1)
         die(QQ_NOMEM, "message path");
+    /* from here on a timeout would report failure for a queued message */
+    alarm(0);
     if (renameat2(AT_FDCWD, tmppath, AT_FDCWD, mess.s, RENAME_NOREPLACE) ==
         -1) {
         if (errno != EINVAL)
@@ -231,11 +245,10 @@ int main(int argc, char **argv)
     }
     tmp_created = 0;
     if (file_fsync_parent(mess.s) == -1) {
-        int saved = errno;
-        /* Not durable: take it back so the caller's retry cannot duplicate
-         * it, and report a temporary failure. */
-        unlink(mess.s);
-        errno = saved;
+        /* Not known to be durable, so the caller must not be told it is.
+         * The file stays: qmail-send may already have seen it, and taking
+         * it back could strand it; the caller's retry can at worst
+         * deliver it twice. */
         die_errno(QQ_WRITE, "fsync queue directory");
     }
     close(fd);

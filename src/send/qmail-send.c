@@ -75,7 +75,9 @@ static size_t active;
 static struct send_fifo ready_local, ready_remote;
 static struct send_heap later;
 static dstr me = DSTR_ZERO, locals = DSTR_ZERO, envnoathost = DSTR_ZERO,
-            bouncefrom = DSTR_ZERO, bouncehost = DSTR_ZERO;
+            bouncefrom = DSTR_ZERO, bouncehost = DSTR_ZERO,
+            doublebounceto = DSTR_ZERO, doublebouncehost = DSTR_ZERO;
+static int homefd = -1; /* $QMAILHOME, for rereading control files */
 static char bindir[PATH_MAX];
 static int stopping;
 static bio lsout;
@@ -122,7 +124,13 @@ static void read_controls(int fatal)
                          "MAILER-DAEMON") == -1 ||
         dstr_cat0(&bouncefrom) == -1 ||
         control_readline("control/bouncehost", &bouncehost, me.s) == -1 ||
-        dstr_cat0(&bouncehost) == -1) {
+        dstr_cat0(&bouncehost) == -1 ||
+        control_readline("control/doublebounceto", &doublebounceto,
+                         "postmaster") == -1 ||
+        dstr_cat0(&doublebounceto) == -1 ||
+        control_readline("control/doublebouncehost", &doublebouncehost,
+                         me.s) == -1 ||
+        dstr_cat0(&doublebouncehost) == -1) {
         log_errno("warning: unable to read control files");
         if (fatal)
             _exit(111);
@@ -195,35 +203,61 @@ static void finish_msg(struct send_msg *m)
 {
     size_t i, failed = 0;
 
+    if (m->todo != 0 || m->inflight != 0)
+        return;
     for (i = 0; i < m->env.nrcpts; i++)
         if (m->env.rcpts[i].state == 'B')
             failed++;
     if (failed) {
         const char *s = m->env.sender;
-        if (s[0] == 0 || strcmp(s, "#@[]") == 0) {
-            log_line("msg %s: %zu recipient(s) failed; sender is <>, no "
-                     "bounce sent",
+        const char *to = s, *from = "";
+        dstr dbl = DSTR_ZERO;
+        int r;
+
+        if (strcmp(s, "#@[]") == 0) {
+            log_line("msg %s: %zu recipient(s) failed; this was a double "
+                     "bounce: discarded",
                      m->id, failed);
-        } else if (send_bounce(m, bindir, me.s, bouncefrom.s,
-                               bouncehost.s) == -1) {
+            goto bounced;
+        }
+        if (s[0] == 0) {
+            /* a bounce that failed: tell the postmaster, with a sender
+             * that can never be bounced to */
+            if (dstr_catf(&dbl, "%s@%s", doublebounceto.s,
+                          doublebouncehost.s) == -1 ||
+                dstr_cat0(&dbl) == -1)
+                die_nomem();
+            to = dbl.s;
+            from = "#@[]";
+        }
+        r = send_bounce(m, to, from, bindir, me.s, bouncefrom.s,
+                        bouncehost.s);
+        if (r == 0)
+            log_line("msg %s: %s sent to <%s> for %zu recipient(s)", m->id,
+                     s[0] ? "bounce" : "double bounce", to, failed);
+        dstr_free(&dbl);
+        if (r == -1) {
             /* keep the message; try the bounce again later */
             m->bounce_failed = 1;
             if (send_heap_push(&later, m, SIZE_MAX, time(0) + 60) == -1)
                 die_nomem();
             return;
-        } else {
-            log_line("msg %s: bounce sent to <%s> for %zu recipient(s)",
-                     m->id, s, failed);
         }
+    bounced:
+        /* the bounce is queued: record that on disk first, so neither a
+         * failed removal nor a crash sends it again */
+        for (i = 0; i < m->env.nrcpts; i++)
+            if (m->env.rcpts[i].state == 'B') {
+                char off[NUM_FMT_ULONG];
+                num_fmt_ulong(off, m->env.rcpts[i].offset);
+                clean_cmd('D', m->id, off);
+                m->env.rcpts[i].state = 'D';
+            }
+        m->bounce_failed = 0;
     }
     if (clean_cmd('R', m->id, 0) == -1) {
         log_line("warning: qmail-clean could not remove msg %s; will retry",
                  m->id);
-        m->bounce_failed = 0;
-        /* the bounce went out: mark nothing more, retry removal later */
-        for (i = 0; i < m->env.nrcpts; i++)
-            if (m->env.rcpts[i].state == 'B')
-                m->env.rcpts[i].state = 'D';
         if (send_heap_push(&later, m, SIZE_MAX, time(0) + 60) == -1)
             die_nomem();
         return;
@@ -297,8 +331,7 @@ static void defer(struct send_msg *m, size_t i)
         mark(m, i, 'B',
              "The message has been in the queue too long; giving up. "
              "(#4.4.7)");
-        maybe_finish(m);
-        return;
+        return; /* the caller calls maybe_finish */
     }
     if (send_heap_push(&later, m, i,
                        send_next_try(birth, now,
@@ -335,11 +368,16 @@ static int load(const char *id)
         return gone ? 0 : -1;
     }
     m = calloc(1, sizeof *m);
-    if (!m)
-        die_nomem();
+    if (!m) {
+        log_line("warning: out of memory loading %s; will retry", path.s);
+        close(fd);
+        dstr_free(&path);
+        return -1;
+    }
     snprintf(m->id, sizeof m->id, "%s", id);
     if (queue_env_read(fd, &m->env) == -1) {
-        log_errno("warning: unable to read envelope of %s; leaving it",
+        log_errno("alert: unable to read envelope of %s; leaving it in "
+                  "the queue",
                   path.s);
         close(fd);
         free(m);
@@ -460,6 +498,7 @@ static void dispatch(void)
                  "available in this version",
                  j.msg->id, j.msg->env.rcpts[j.rcpt].addr);
         defer(j.msg, j.rcpt);
+        maybe_finish(j.msg);
     }
 }
 
@@ -597,6 +636,9 @@ int main(int argc, char **argv)
         (int)sizeof bindir)
         log_die(111, "fatal: bin directory path too long");
     read_controls(1);
+    homefd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (homefd == -1)
+        log_die_errno(111, "fatal: unable to open %s", qhome_dir());
     if (chdir("queue") == -1)
         log_die_errno(111, "fatal: unable to chdir to %s/queue",
                       qhome_dir());
@@ -692,7 +734,12 @@ int main(int argc, char **argv)
                 log_line("status: retrying all deferred deliveries now");
                 run_due(1);
             } else if (sig == SIGHUP) {
+                if (fchdir(homefd) == -1)
+                    log_die_errno(111, "fatal: unable to return to %s",
+                                  qhome_dir());
                 read_controls(0);
+                if (chdir("queue") == -1)
+                    log_die_errno(111, "fatal: unable to chdir to queue");
                 log_line("status: control files reread, concurrency %llu",
                          concurrency);
             }

@@ -52,15 +52,16 @@ static int cat_oneline(dstr *d, const char *s)
     return 0;
 }
 
-static int compose_head(dstr *b, struct send_msg *m, const char *me,
-                        const char *from, const char *boundary)
+static int compose_head(dstr *b, struct send_msg *m, const char *to,
+                        const char *me, const char *from,
+                        const char *boundary)
 {
     size_t i;
     char status[32];
     time_t now = time(0);
 
     if (dstr_catf(b, "From: %s\nTo: %s\nSubject: failure notice\nDate: ",
-                  from, m->env.sender) == -1 ||
+                  from, to) == -1 ||
         date822_cat(b, now) == -1 ||
         dstr_catf(b, "\nMessage-ID: <bounce.%s@%s>\nMIME-Version: 1.0\n"
                      "Content-Type: multipart/report; "
@@ -108,8 +109,9 @@ static int compose_head(dstr *b, struct send_msg *m, const char *me,
                      boundary);
 }
 
-int send_bounce(struct send_msg *m, const char *bindir, const char *me,
-                const char *bouncefrom, const char *bouncehost)
+int send_bounce(struct send_msg *m, const char *to, const char *envfrom,
+                const char *bindir, const char *me, const char *bouncefrom,
+                const char *bouncehost)
 {
     dstr head = DSTR_ZERO, tail = DSTR_ZERO, env = DSTR_ZERO,
          path = DSTR_ZERO, from = DSTR_ZERO, boundary = DSTR_ZERO;
@@ -123,10 +125,11 @@ int send_bounce(struct send_msg *m, const char *bindir, const char *me,
         dstr_cat0(&from) == -1 ||
         dstr_catf(&boundary, "=_qmail-bounce-%s", m->id) == -1 ||
         dstr_cat0(&boundary) == -1 ||
-        compose_head(&head, m, me, from.s, boundary.s) == -1 ||
+        compose_head(&head, m, to, me, from.s, boundary.s) == -1 ||
         dstr_catf(&tail, "\n--%s--\n", boundary.s) == -1 ||
-        dstr_catc(&env, 'F') == -1 || dstr_catc(&env, 0) == -1 ||
-        dstr_catc(&env, 'T') == -1 || dstr_cats(&env, m->env.sender) == -1 ||
+        dstr_catc(&env, 'F') == -1 || dstr_cats(&env, envfrom) == -1 ||
+        dstr_catc(&env, 0) == -1 ||
+        dstr_catc(&env, 'T') == -1 || dstr_cats(&env, to) == -1 ||
         dstr_catc(&env, 0) == -1 || dstr_catc(&env, 0) == -1 ||
         queue_mess_path(&path, m->id) == -1) {
         log_errno("warning: unable to compose bounce for msg %s", m->id);

@@ -35,9 +35,12 @@ void send_msg_free(struct send_msg *m);
 int64_t send_msg_arrival(const char *id);
 
 /* Build the bounce for m's recipients in state B and hand it to
- * qmail-queue (bindir/qmail-queue).  bouncefrom/bouncehost/me name the
- * sender of the bounce.  Returns 0 when queued, -1 otherwise (logged). */
-int send_bounce(struct send_msg *m, const char *bindir, const char *me,
-                const char *bouncefrom, const char *bouncehost);
+ * qmail-queue (bindir/qmail-queue) with envelope sender envfrom ("" for a
+ * bounce, "#@[]" for a double bounce) and recipient to.
+ * bouncefrom@bouncehost is its From:.  Returns 0 when queued, -1
+ * otherwise (logged). */
+int send_bounce(struct send_msg *m, const char *to, const char *envfrom,
+                const char *bindir, const char *me, const char *bouncefrom,
+                const char *bouncehost);
 
 #endif

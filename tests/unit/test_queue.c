@@ -352,7 +352,24 @@ START_TEST(env_not_nul_terminated)
 {
     env_rejected(good_file("m", ENV("Fs\0Tr")));
     env_rejected(good_file("m", ENV("Fs")));
-    env_rejected(good_file("m", ENV("Fs\0Tr\0X0 reason")));
+}
+END_TEST
+
+/* A crash while qmail-clean appended a failure reason leaves a torn last
+ * X record: it is advisory, so it is dropped and the rest still reads. */
+START_TEST(env_torn_x_record_ignored)
+{
+    queue_env e;
+    int fd = good_file("m", ENV("Fs\0Br\0X0 rea"));
+
+    ck_assert_int_eq(queue_env_read(fd, &e), 0);
+    ck_assert_uint_eq(e.nrcpts, 1);
+    ck_assert_int_eq(e.rcpts[0].state, 'B');
+    ck_assert_ptr_null(e.rcpts[0].reason);
+    queue_env_free(&e);
+    close(fd);
+    /* a torn record of any other kind is still an error */
+    env_rejected(good_file("m", ENV("Fs\0Br\0Tq")));
 }
 END_TEST
 
@@ -432,6 +449,7 @@ static Suite *queue_suite(void)
     tcase_add_test(te, env_truncated);
     tcase_add_test(te, env_length_wraps);
     tcase_add_test(te, env_not_nul_terminated);
+    tcase_add_test(te, env_torn_x_record_ignored);
     tcase_add_test(te, env_missing_f_first);
     tcase_add_test(te, env_x_out_of_range);
     tcase_add_test(te, env_x_malformed);

@@ -1,0 +1,136 @@
+"""qmail-send and qmail-lspawn under the conditions a review found wanting:
+queue lifetime running out, SIGHUP, a flood of huge failing recipients,
+and (as root) mailboxes that must never be written as root."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+
+import qmtest
+
+
+def qstat(inst):
+    p = subprocess.run([qmtest.bin_path("qmail-qstat")], env=inst.env(),
+                       stdout=subprocess.PIPE, text=True)
+    out = {}
+    for line in p.stdout.splitlines():
+        k, _, v = line.partition(": ")
+        out[k] = int(v)
+    return out
+
+
+def send_pid(inst):
+    with open(inst.path("run", "qmail-send.pid")) as f:
+        return int(f.read())
+
+
+class Base(unittest.TestCase):
+    CONTROL = {}
+
+    def setUp(self):
+        qmtest.require(self, "qmail-start", "sendmail", "qmail-qstat")
+        self.q = qmtest.Instance.for_test(self)
+        for u in ("demo", "alice"):
+            self.q.adduser(u)
+        for k, v in self.CONTROL.items():
+            self.q.set_control(k, v)
+        self.q.start()
+
+    def empty(self, timeout=20):
+        self.assertTrue(qmtest.wait_until(
+            lambda: qstat(self.q)["messages in queue"] == 0, timeout),
+            self.q.describe())
+
+
+class TestLifetime(Base):
+    CONTROL = {"queuelifetime": "0"}
+
+    def test_temporary_failure_past_lifetime_bounces(self):
+        # demo's Maildir is broken: every try fails temporarily; with a
+        # lifetime of 0 the first failure is final and bounces to alice
+        os.rename(self.q.path("mail", "demo", "Maildir", "tmp"),
+                  self.q.path("mail", "demo", "Maildir", "tmp.away"))
+        for i in range(3):
+            p = self.q.sendmail(["-f", "alice@localhost", "demo@localhost"],
+                                b"Subject: expire %d\n\nx\n" % i)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        bounces = self.q.wait_for_messages("alice", 3)
+        for b in bounces:
+            self.assertEqual(b.get_content_type(), "multipart/report")
+            self.assertIn(b"Status: 5.4.7", b.as_bytes())
+        self.empty()
+        # qmail-send is still alive and well
+        self.assertEqual(self.q.status().returncode, 0, self.q.describe())
+        self.assertNotIn("fatal", self.q.log_text())
+
+
+class TestSighup(Base):
+    CONTROL = {"locals": ["localhost", "example.test"]}
+
+    def test_hup_rereads_control_files(self):
+        self.q.set_control("locals", ["localhost", "example.test",
+                                      "other.test"])
+        os.kill(send_pid(self.q), signal.SIGHUP)
+        qmtest.wait_until(lambda: "control files reread" in
+                          self.q.log_text(), 5)
+        for dom in ("example.test", "other.test", "localhost"):
+            p = self.q.sendmail(["demo@" + dom], b"Subject: %s\n\nx\n" %
+                                dom.encode())
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.q.wait_for_messages("demo", 3)
+        self.empty()
+        self.assertNotIn("remote delivery is not available",
+                         self.q.log_text())
+
+
+class TestFlood(Base):
+    CONTROL = {"concurrencylocal": "300"}
+
+    def test_many_long_failing_recipients_do_not_deadlock(self):
+        # 300 unknown recipients of 800 bytes each, all failing at once
+        # inside qmail-lspawn, with a long sender: the replies outgrow the
+        # pipe while qmail-send still writes requests.
+        sender = b"s" * 880 + b"@localhost"
+        env = b"F" + sender + b"\0" + b"".join(
+            b"T" + (b"u%03d" % i) + b"x" * 796 + b"@localhost\0"
+            for i in range(300)) + b"\0"
+        p = self.q.queue([], b"Subject: flood\n\nx\n", env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.empty(30)
+        log = self.q.log_text()
+        self.assertEqual(len(re.findall(
+            r"to <u\d{3}x+@localhost>: failure: no mailbox here", log)), 300)
+        # and it still delivers
+        p = self.q.sendmail(["demo@localhost"], b"Subject: after\n\nx\n")
+        self.q.wait_for_messages("demo", 1)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root")
+class TestNeverAsRoot(Base):
+    def test_mailbox_owner_and_refusal(self):
+        home = self.q.path("mail", "demo")
+        st = os.stat(home)
+        self.assertNotEqual(st.st_uid, 0, "adduser as root left it to root")
+        p = self.q.sendmail(["demo@localhost"], b"Subject: one\n\nx\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = self.q.wait_for_messages("demo", 1)
+        files = self.q.message_files("demo")
+        self.assertEqual(os.stat(files[0]).st_uid, st.st_uid)
+        # a home owned by root is refused, temporarily
+        os.chown(home, 0, 0)
+        p = self.q.sendmail(["demo@localhost"], b"Subject: two\n\nx\n")
+        self.assertTrue(qmtest.wait_until(
+            lambda: "refusing to deliver as root" in self.q.log_text(), 10),
+            self.q.describe())
+        self.assertEqual(len(self.q.message_files("demo")), 1)
+        self.assertEqual(qstat(self.q)["messages in queue"], 1)
+        os.chown(home, st.st_uid, st.st_gid)
+        self.q.flush()
+        self.q.wait_for_messages("demo", 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
