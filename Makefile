@@ -26,7 +26,8 @@ LIB_A    := $(BUILD)/libqmail.a
 # program -> main source; helpers of a program live beside it
 PROGS := qmail-queue qmail-inject sendmail qmail-send qmail-clean \
          qmail-start qmail-lspawn qmail-local qmailctl qmail-qread \
-         qmail-qstat
+         qmail-qstat qmail-tcpd qmail-tcprules qmail-smtpd qmail-popup \
+         qmail-pop3d qmail-checkpw qmail-newu
 main_qmail-queue  := src/queue/qmail-queue.c
 main_qmail-inject := src/inject/qmail-inject.c
 main_sendmail     := src/inject/sendmail.c
@@ -38,6 +39,13 @@ main_qmail-local  := src/local/qmail-local.c
 main_qmailctl     := src/ctl/qmailctl.c
 main_qmail-qread  := src/qread/qmail-qread.c
 main_qmail-qstat  := src/qread/qmail-qstat.c
+main_qmail-tcpd   := src/tcpd/qmail-tcpd.c
+main_qmail-tcprules := src/tcpd/qmail-tcprules.c
+main_qmail-smtpd  := src/smtpd/qmail-smtpd.c
+main_qmail-popup  := src/pop3/qmail-popup.c
+main_qmail-pop3d  := src/pop3/qmail-pop3d.c
+main_qmail-checkpw := src/checkpw/qmail-checkpw.c
+main_qmail-newu   := src/newu/qmail-newu.c
 # modules (non-main .c files) per program directory, shared by its programs
 mods = $(filter-out $(foreach p,$(PROGS),$(main_$(p))),$(wildcard $(1)/*.c))
 

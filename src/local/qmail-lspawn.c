@@ -9,13 +9,13 @@
  * failure (bounce).  Exits when fd 0 reaches end of file and every
  * delivery has been reported.
  *
- * For each request it finds the user (lspawn_user.c), opens the queued
+ * For each request it finds the user (src/mail/mailuser.c), opens the queued
  * message, and starts qmail-local with the message on fd 0 positioned at
  * its first byte, under the user's uid and gid when running as root.
  * qmail-local's stdout and stderr become the reply text.
  *
  * Trust: requests come from qmail-send; the recipient is mail data and is
- * only used through lspawn_user's strict lookup and as argv for
+ * only used through mailuser's strict lookup and as argv for
  * qmail-local, never through a shell or as an unchecked path.  This
  * process keeps root in a root install, so it parses nothing but the
  * request records and the queue file header.
@@ -38,7 +38,7 @@
 #include "control.h"
 #include "dstr.h"
 #include "log.h"
-#include "lspawn_user.h"
+#include "mailuser.h"
 #include "num.h"
 #include "qhome.h"
 #include "queue.h"
@@ -189,7 +189,7 @@ static int message_copy(int fd, uint64_t msglen)
 
 /* The child: everything here ends in exec or _exit. */
 static _Noreturn void child(int outfd, const char *id, const char *sender,
-                            const struct lspawn_user *u)
+                            const struct mailuser *u)
 {
     dstr path = DSTR_ZERO;
     char hdr[QUEUE_HDR_LEN], prog[PATH_MAX], lenarg[NUM_FMT_ULONG];
@@ -262,7 +262,7 @@ static _Noreturn void child(int outfd, const char *id, const char *sender,
 static void start(unsigned long long num, const char *id, const char *sender,
                   const char *rcpt)
 {
-    struct lspawn_user u;
+    struct mailuser u;
     struct delivery *d = 0;
     int pi[2], i, r;
 
@@ -283,7 +283,7 @@ static void start(unsigned long long num, const char *id, const char *sender,
     d->num = num;
     d->outfd = -1;
 
-    r = lspawn_user_find(rcpt, &u, d->prefail, sizeof d->prefail);
+    r = mailuser_find(rcpt, &u, d->prefail, sizeof d->prefail);
     if (r != 0) {
         d->exited = 1;
         finish(d);
@@ -377,7 +377,7 @@ int main(int argc, char **argv)
     if (snprintf(bindir, sizeof bindir, "%s", qhome_bindir()) >=
         (int)sizeof bindir)
         log_die(111, "fatal: bin directory path too long");
-    if (lspawn_user_init() == -1)
+    if (mailuser_init(geteuid() == 0) == -1)
         log_die_errno(111, "fatal: unable to read the users configuration");
     if (control_readline("control/defaultdelivery", &defaultdelivery,
                          "./Maildir/") == -1 ||

@@ -1,4 +1,4 @@
-// modules: src/local
+// modules: src/mail
 /* Unit tests: recipient to user mapping of qmail-lspawn. */
 #include <check.h>
 #include <stdio.h>
@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lspawn_user.h"
+#include "mailuser.h"
 
-static char dir[] = "/tmp/test_lspawn_XXXXXX";
+static char dir[] = "/tmp/test_mailuser_XXXXXX";
 
 static void setup(void)
 {
@@ -21,7 +21,7 @@ static void setup(void)
     mkdir("mail/demo-lists", 0755);
     snprintf(p, sizeof p, "mail/%s", "a.b_c");
     mkdir(p, 0755);
-    ck_assert_int_eq(lspawn_user_init(), 0);
+    ck_assert_int_eq(mailuser_init(geteuid() == 0), 0);
 }
 
 static void teardown(void)
@@ -36,46 +36,46 @@ static void teardown(void)
 
 START_TEST(names)
 {
-    ck_assert(lspawn_user_name_ok("demo", 4));
-    ck_assert(lspawn_user_name_ok("a.b_c-d", 7));
-    ck_assert(!lspawn_user_name_ok("", 0));
-    ck_assert(!lspawn_user_name_ok(".hidden", 7));
-    ck_assert(!lspawn_user_name_ok("-x", 2));
-    ck_assert(!lspawn_user_name_ok("a/b", 3));
-    ck_assert(!lspawn_user_name_ok("..", 2));
-    ck_assert(!lspawn_user_name_ok("Demo", 4));
-    ck_assert(!lspawn_user_name_ok("a b", 3));
+    ck_assert(mailuser_name_ok("demo", 4));
+    ck_assert(mailuser_name_ok("a.b_c-d", 7));
+    ck_assert(!mailuser_name_ok("", 0));
+    ck_assert(!mailuser_name_ok(".hidden", 7));
+    ck_assert(!mailuser_name_ok("-x", 2));
+    ck_assert(!mailuser_name_ok("a/b", 3));
+    ck_assert(!mailuser_name_ok("..", 2));
+    ck_assert(!mailuser_name_ok("Demo", 4));
+    ck_assert(!mailuser_name_ok("a b", 3));
 }
 END_TEST
 
 START_TEST(longest_prefix)
 {
-    struct lspawn_user u;
+    struct mailuser u;
     char why[256];
 
     setup();
-    ck_assert_int_eq(lspawn_user_find("Demo@LocalHost", &u, why, sizeof why), 0);
+    ck_assert_int_eq(mailuser_find("Demo@LocalHost", &u, why, sizeof why), 0);
     ck_assert_str_eq(u.user, "demo");
     ck_assert_str_eq(u.local, "demo");
     ck_assert_str_eq(u.domain, "localhost");
     ck_assert_str_eq(u.dash, "");
-    ck_assert_int_eq(lspawn_user_find("demo-lists@x", &u, why, sizeof why), 0);
+    ck_assert_int_eq(mailuser_find("demo-lists@x", &u, why, sizeof why), 0);
     ck_assert_str_eq(u.user, "demo-lists");
-    ck_assert_int_eq(lspawn_user_find("demo-lists-x@x", &u, why, sizeof why), 0);
+    ck_assert_int_eq(mailuser_find("demo-lists-x@x", &u, why, sizeof why), 0);
     ck_assert_str_eq(u.user, "demo-lists");
     ck_assert_str_eq(u.ext, "x");
-    ck_assert_int_eq(lspawn_user_find("demo-listsx@x", &u, why, sizeof why), 0);
+    ck_assert_int_eq(mailuser_find("demo-listsx@x", &u, why, sizeof why), 0);
     ck_assert_str_eq(u.user, "demo");
     ck_assert_str_eq(u.dash, "-");
     ck_assert_str_eq(u.ext, "listsx");
-    ck_assert_int_eq(lspawn_user_find("a.b_c@x", &u, why, sizeof why), 0);
+    ck_assert_int_eq(mailuser_find("a.b_c@x", &u, why, sizeof why), 0);
     teardown();
 }
 END_TEST
 
 START_TEST(refusals_are_permanent_and_safe)
 {
-    struct lspawn_user u;
+    struct mailuser u;
     char why[256];
     const char *bad[] = {"nobody-here@x", "../etc@x", "demo/../x@x",
                          ".demo@x", "@x", "-demo@x", "mail@x"};
@@ -83,7 +83,7 @@ START_TEST(refusals_are_permanent_and_safe)
 
     setup();
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int r = lspawn_user_find(bad[i], &u, why, sizeof why);
+        int r = mailuser_find(bad[i], &u, why, sizeof why);
         /* as root, "mail" may be a system account: skip that one */
         if (r == 0 && geteuid() == 0 && strcmp(bad[i], "mail@x") == 0)
             continue;
@@ -96,7 +96,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lspawn_user");
+    Suite *s = suite_create("mailuser");
     TCase *tc = tcase_create("core");
     SRunner *sr;
     int failed;

@@ -1,9 +1,9 @@
 /*
- * lspawn_user.c: recipient to user.  See lspawn_user.h.
+ * mailuser.c: recipient to user.  See mailuser.h.
  * The recipient comes from mail: it is checked character by character
  * before any part of it is used in a path.
  */
-#include "lspawn_user.h"
+#include "mailuser.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,17 +14,19 @@
 #include <unistd.h>
 
 static char home[PATH_MAX];
+static int with_system_users;
 
-int lspawn_user_init(void)
+int mailuser_init(int system_users)
 {
+    with_system_users = system_users;
     return getcwd(home, sizeof home) ? 0 : -1;
 }
 
-int lspawn_user_name_ok(const char *name, size_t len)
+int mailuser_name_ok(const char *name, size_t len)
 {
     size_t i;
 
-    if (len == 0 || len > LSPAWN_USER_NAME_MAX || name[0] == '.' ||
+    if (len == 0 || len > MAILUSER_NAME_MAX || name[0] == '.' ||
         name[0] == '-')
         return 0;
     for (i = 0; i < len; i++) {
@@ -38,7 +40,7 @@ int lspawn_user_name_ok(const char *name, size_t len)
 
 /* Try name as an instance user, then (as root) as a system user.
  * Returns 1 found, 0 not found, -1 temporary error (why set). */
-static int try_user(const char *name, struct lspawn_user *u, char *why,
+static int try_user(const char *name, struct mailuser *u, char *why,
                     size_t whysize)
 {
     char path[PATH_MAX];
@@ -65,7 +67,7 @@ static int try_user(const char *name, struct lspawn_user *u, char *why,
                  strerror(errno));
         return -1;
     }
-    if (geteuid() != 0)
+    if (!with_system_users)
         return 0;
     errno = 0;
     pw = getpwnam(name);
@@ -97,7 +99,7 @@ static int try_user(const char *name, struct lspawn_user *u, char *why,
     return 1;
 }
 
-int lspawn_user_find(const char *rcpt, struct lspawn_user *u, char *why,
+int mailuser_find(const char *rcpt, struct mailuser *u, char *why,
                      size_t whysize)
 {
     const char *at = strrchr(rcpt, '@');
@@ -125,8 +127,8 @@ int lspawn_user_find(const char *rcpt, struct lspawn_user *u, char *why,
     /* longest prefix ending at a '-' (or the whole local part) first */
     cut = llen;
     for (;;) {
-        if (lspawn_user_name_ok(u->local, cut)) {
-            char name[LSPAWN_USER_NAME_MAX + 1];
+        if (mailuser_name_ok(u->local, cut)) {
+            char name[MAILUSER_NAME_MAX + 1];
             memcpy(name, u->local, cut);
             name[cut] = 0;
             r = try_user(name, u, why, whysize);
