@@ -175,8 +175,10 @@ int ctl_pid_alive(pid_t pid);
 /* ---- processes (ctl_proc.c) ------------------------------------------- */
 
 /* Check, before anything starts, that every installed network service's
- * port can be bound.  Returns 0 or -1 after naming the port. */
-int ctl_ports_free(const dstr *root);
+ * port can be bound (services with skip[i] set, e.g. running ones, are
+ * not checked; skip may be NULL).  Returns 0 or -1 after naming the
+ * port. */
+int ctl_ports_free(const dstr *root, const int *skip);
 /* Start the service.  detached: in the background (new session, stdin
  * /dev/null, stdout and stderr appended to log/NAME.log, *logpos set to
  * that log's size before the start); otherwise in the foreground (its

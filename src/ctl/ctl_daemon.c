@@ -42,41 +42,12 @@ static int one_dir(int argc, char **argv, const char *cmd, const char **dir)
     return 0;
 }
 
-/* Refuse when anything runs.  Returns 0 when nothing does, -1 after
- * reporting. */
-static int refuse_if_running(const ctl_instance *in, const char *dir)
-{
-    size_t i;
-    int r = 0;
-
-    for (i = 0; i < ctl_nservices; i++) {
-        const ctl_service *s = &ctl_services[i];
-        ctl_state st;
-        if (ctl_service_state(s, &in->root, &st) == -1)
-            return -1;
-        if (st.running) {
-            if (st.pid)
-                log_line("%s: %s is already running (pid %ld); stop it "
-                         "first with: qmailctl stop %s",
-                         in->root.s, s->name, (long)st.pid, dir);
-            else
-                log_line("%s: %s is already running (it holds %s/%s)",
-                         in->root.s, s->name, in->root.s, s->lockfile);
-            r = -1;
-        } else if (st.busy) {
-            log_line("%s: %s (pid %ld) is starting or stopping; try again "
-                     "in a moment", in->root.s, s->name, (long)st.pid);
-            r = -1;
-        }
-    }
-    return r;
-}
-
 int ctl_cmd_start(int argc, char **argv)
 {
     ctl_instance in = {DSTR_ZERO};
     ctl_argv av[CTL_SERVICES_MAX];
     pid_t pids[CTL_SERVICES_MAX];
+    int running[CTL_SERVICES_MAX] = {0};
     const char *dir;
     size_t i, started = 0;
     int r = CTL_FAIL, lockfd;
@@ -89,8 +60,36 @@ int ctl_cmd_start(int argc, char **argv)
     lockfd = ctl_lock(&in.root, LOCK_TIMEOUT_MS);
     if (lockfd == -1)
         goto out;
-    if (refuse_if_running(&in, dir) == -1)
-        goto out;
+    /* Start what is not running; refuse only when everything runs (or
+     * something is half way between starting and stopping). */
+    {
+        size_t installed = 0, up = 0;
+        for (i = 0; i < ctl_nservices; i++) {
+            ctl_state st;
+            if (ctl_service_state(&ctl_services[i], &in.root, &st) == -1)
+                goto out;
+            if (st.busy) {
+                log_line("%s: %s (pid %ld) is starting or stopping; try "
+                         "again in a moment",
+                         in.root.s, ctl_services[i].name, (long)st.pid);
+                goto out;
+            }
+            if (!ctl_service_installed(&ctl_services[i]))
+                continue;
+            installed++;
+            if (st.running) {
+                running[i] = 1;
+                pids[i] = st.pid;
+                up++;
+            }
+        }
+        if (installed && up == installed) {
+            log_line("%s: already running; stop it first with: qmailctl "
+                     "stop %s",
+                     in.root.s, dir);
+            goto out;
+        }
+    }
     if (!ctl_service_installed(&ctl_services[0])) {
         log_line("%s/%s: not found; build it with make", qhome_bindir(),
                  ctl_services[0].program);
@@ -102,11 +101,11 @@ int ctl_cmd_start(int argc, char **argv)
         if (ctl_service_state(&ctl_services[i], &in.root, &st) == 0 &&
             st.stale)
             ctl_pidfile_remove(&ctl_services[i], &in.root);
-        if (ctl_service_installed(&ctl_services[i]) &&
+        if (!running[i] && ctl_service_installed(&ctl_services[i]) &&
             ctl_service_argv(&ctl_services[i], &in.root, &av[i]) == -1)
             goto out;
     }
-    if (ctl_ports_free(&in.root) == -1)
+    if (ctl_ports_free(&in.root, running) == -1)
         goto out;
 
     for (i = 0; i < ctl_nservices; i++) {
@@ -123,6 +122,9 @@ int ctl_cmd_start(int argc, char **argv)
     for (i = 0; i < ctl_nservices; i++)
         if (av[i].n)
             printf("%s: started (pid %ld)\n", ctl_services[i].name,
+                   (long)pids[i]);
+        else if (running[i])
+            printf("%s: already running (pid %ld)\n", ctl_services[i].name,
                    (long)pids[i]);
     r = CTL_OK;
     goto out;

@@ -20,14 +20,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "file.h"
 #include "log.h"
+#include "qhome.h"
 #include "queue.h"
 
 /* The instance's ports: option, control file, default (DESIGN.md 5). */
@@ -174,6 +177,46 @@ out:
     return r;
 }
 
+/* The alias user's home: mail for postmaster, mailer-daemon and root
+ * lands in alias/Maildir/.  It belongs to the mailbox owner (never root:
+ * qmail-lspawn refuses to deliver as root). */
+static int ensure_alias(const dstr *root, init_log *lg)
+{
+    static const char *const dirs[] = {"alias/Maildir", "alias/Maildir/cur",
+                                       "alias/Maildir/new",
+                                       "alias/Maildir/tmp"};
+    static const char *const files[] = {"alias/.qmail-postmaster",
+                                        "alias/.qmail-mailer-daemon",
+                                        "alias/.qmail-root"};
+    static const char *const all[] = {
+        "alias", "alias/Maildir", "alias/Maildir/cur", "alias/Maildir/new",
+        "alias/Maildir/tmp", "alias/.qmail-postmaster",
+        "alias/.qmail-mailer-daemon", "alias/.qmail-root"};
+    dstr p = DSTR_ZERO;
+    struct stat st;
+    size_t i;
+    int r = -1;
+
+    for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (ensure_dir(root, dirs[i], 0700, lg) == -1)
+            goto out;
+    for (i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (ensure_file(root, files[i], "./Maildir/\n", 0644, lg) == -1)
+            goto out;
+    for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+        ctl_path(&p, root, all[i]);
+        if (lstat(p.s, &st) == 0 && st.st_uid == 0 &&
+            ctl_own_mailbox(p.s) == -1) {
+            log_errno("%s: cannot set owner", p.s);
+            goto out;
+        }
+    }
+    r = 0;
+out:
+    dstr_free(&p);
+    return r;
+}
+
 /* A control file holding one value. */
 static int ensure_value(const dstr *root, const char *rel, const char *value,
                         init_log *lg)
@@ -220,6 +263,139 @@ out:
     return r;
 }
 
+/* ---- access rules for qmail-tcpd ------------------------------------- */
+
+/* In ctl_service.c (naming shared with the service table). */
+void ctl_rules_file(const ctl_service *s, int cdb, dstr *out);
+
+#define RULES_HEAD                                                          \
+    "# Access rules for qmail-tcpd: ADDRESS:allow|deny[,NAME=\"value\"]...\n" \
+    "# The longest matching address wins; see qmail-tcprules(8).  After\n"  \
+    "# editing, compile (in the instance directory):\n"                     \
+    "#   qmail-tcprules control/%s.cdb control/%s.tmp < control/%s\n"
+
+/* Default rules per service (by the NAME of control/NAMEport): loopback
+ * clients may relay through SMTP and QMTP; QMQP trusts its clients with
+ * every recipient, so only loopback may use it; the others allow all. */
+static const struct init_rules {
+    const char *service;
+    const char *rules;
+} init_rules[] = {
+    {"smtp", "127.:allow,RELAYCLIENT=\"\"\n::1:allow,RELAYCLIENT=\"\"\n"
+             ":allow\n"},
+    {"qmtp", "127.:allow,RELAYCLIENT=\"\"\n::1:allow,RELAYCLIENT=\"\"\n"
+             ":allow\n"},
+    {"qmqp", "127.:allow\n::1:allow\n:deny\n"},
+};
+
+/* Run bin/qmail-tcprules CDB TMP < TEXT.  Returns 0, or -1 after
+ * reporting (its own error line names the bad rule). */
+static int compile_rules(const char *text, const char *cdb, const char *tmp)
+{
+    dstr prog = DSTR_ZERO;
+    pid_t pid;
+    int fd, status, r = -1;
+
+    if (dstr_copys(&prog, qhome_bindir()) == -1 ||
+        dstr_cats(&prog, "/qmail-tcprules") == -1 || dstr_cat0(&prog) == -1)
+        ctl_nomem();
+    fd = open(text, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd == -1) {
+        log_errno("%s: cannot open", text);
+        goto out;
+    }
+    pid = fork();
+    if (pid == -1) {
+        log_errno("cannot fork to run %s", prog.s);
+        close(fd);
+        goto out;
+    }
+    if (pid == 0) {
+        char *argv[] = {prog.s, (char *)cdb, (char *)tmp, 0};
+        if (dup2(fd, 0) == -1)
+            _exit(111);
+        execv(prog.s, argv);
+        log_die_errno(111, "cannot run %s", prog.s);
+    }
+    close(fd);
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR) {
+            log_errno("cannot wait for %s", prog.s);
+            goto out;
+        }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        r = 0;
+    else
+        log_line("%s: qmail-tcprules could not compile it into %s", text,
+                 cdb);
+out:
+    dstr_free(&prog);
+    return r;
+}
+
+/* control/tcp.NAME for each network service, and its cdb when missing
+ * and qmail-tcprules is built.  Existing files are left alone. */
+static int ensure_rules(const dstr *root, init_log *lg)
+{
+    dstr rel = DSTR_ZERO, relcdb = DSTR_ZERO, text = DSTR_ZERO,
+         cdb = DSTR_ZERO, tmp = DSTR_ZERO, content = DSTR_ZERO,
+         tool = DSTR_ZERO;
+    size_t i, j;
+    int r = -1, have;
+
+    if (dstr_copys(&tool, qhome_bindir()) == -1 ||
+        dstr_cats(&tool, "/qmail-tcprules") == -1 || dstr_cat0(&tool) == -1)
+        ctl_nomem();
+    for (i = 0; i < ctl_nservices; i++) {
+        const ctl_service *s = &ctl_services[i];
+        const char *name, *rules = ":allow\n";
+        if (!s->portfile)
+            continue;
+        ctl_rules_file(s, 0, &rel);
+        ctl_rules_file(s, 1, &relcdb);
+        name = rel.s + strlen("control/tcp.");
+        for (j = 0; j < sizeof init_rules / sizeof init_rules[0]; j++)
+            if (strcmp(init_rules[j].service, name) == 0)
+                rules = init_rules[j].rules;
+        content.len = 0;
+        if (dstr_catf(&content, RULES_HEAD, rel.s + 8, rel.s + 8,
+                      rel.s + 8) == -1 ||
+            dstr_cats(&content, rules) == -1 || dstr_cat0(&content) == -1)
+            ctl_nomem();
+        if (ensure_file(root, rel.s, content.s, 0644, lg) == -1)
+            goto out;
+        ctl_path(&cdb, root, relcdb.s);
+        have = file_exists(cdb.s);
+        if (have == -1) {
+            log_errno("%s: cannot check", cdb.s);
+            goto out;
+        }
+        if (have == 1 || access(tool.s, X_OK) == -1)
+            continue;
+        ctl_path(&text, root, rel.s);
+        if (dstr_copyb(&tmp, cdb.s, cdb.len) == -1 ||
+            dstr_cats(&tmp, ".tmp") == -1 || dstr_cat0(&tmp) == -1)
+            ctl_nomem();
+        if (compile_rules(text.s, cdb.s, tmp.s) == -1)
+            goto out;
+        if (ctl_own(cdb.s) == -1) {
+            log_errno("%s: cannot change owner", cdb.s);
+            goto out;
+        }
+        note(lg, relcdb.s);
+    }
+    r = 0;
+out:
+    dstr_free(&rel);
+    dstr_free(&relcdb);
+    dstr_free(&text);
+    dstr_free(&cdb);
+    dstr_free(&tmp);
+    dstr_free(&content);
+    dstr_free(&tool);
+    return r;
+}
+
 /* Create whatever is missing under root.  control/me comes last, so that
  * root never looks like an instance before it is one. */
 static int populate(const dstr *root, const init_conf *c, init_log *lg)
@@ -247,6 +423,8 @@ static int populate(const dstr *root, const init_conf *c, init_log *lg)
         ensure_file(root, "queue/lock/sendlock", "", 0600, lg) == -1)
         goto out;
     /* qmail-users format: an assign file ends with a line "." */
+    if (ensure_alias(root, lg) == -1)
+        return -1;
     if (ensure_file(root, "users/assign", ".\n", 0644, lg) == -1)
         goto out;
 
@@ -256,6 +434,8 @@ static int populate(const dstr *root, const init_conf *c, init_log *lg)
             goto out;
     }
     if (ensure_value(root, "control/bindaddress", c->bind.s, lg) == -1)
+        goto out;
+    if (ensure_rules(root, lg) == -1)
         goto out;
     derive_domains(c->hostname.s, &dd, &pd);
     if (ensure_value(root, "control/locals", c->hostname.s, lg) == -1 ||

@@ -70,7 +70,7 @@ static int port_bindable(const char *addr, unsigned port)
     return r;
 }
 
-int ctl_ports_free(const dstr *root)
+int ctl_ports_free(const dstr *root, const int *skip)
 {
     size_t i;
 
@@ -80,7 +80,7 @@ int ctl_ports_free(const dstr *root)
         unsigned port;
         int r;
 
-        if (!s->portfile || !ctl_service_installed(s))
+        if (!s->portfile || !ctl_service_installed(s) || (skip && skip[i]))
             continue;
         if (ctl_service_port(s, root, &port, &addr) == -1) {
             dstr_free(&addr);

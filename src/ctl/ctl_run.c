@@ -87,7 +87,7 @@ int ctl_cmd_run(int argc, char **argv)
         if (ctl_service_installed(&ctl_services[i]) &&
             ctl_service_argv(&ctl_services[i], &in.root, &av[i]) == -1)
             goto out;
-    if (ctl_ports_free(&in.root) == -1)
+    if (ctl_ports_free(&in.root, 0) == -1)
         goto out;
 
     sigfd = sig_selfpipe_init();

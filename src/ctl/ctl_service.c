@@ -138,6 +138,76 @@ void ctl_argv_free(ctl_argv *av)
     av->vec[0] = 0;
 }
 
+/* The access rules of a network service (qmail-tcpd -x): for the port
+ * file control/NAMEport, "control/tcp.NAME" (text, edited by the
+ * administrator) and "control/tcp.NAME.cdb" (compiled by qmail-tcprules)
+ * when cdb is set.  Into out (replaced, NUL-terminated).  Used by
+ * ctl_init.c too, which writes the defaults. */
+void ctl_rules_file(const ctl_service *s, int cdb, dstr *out)
+{
+    const char *base = s->portfile;
+    size_t len;
+
+    if (strncmp(base, "control/", 8) == 0)
+        base += 8;
+    len = strlen(base);
+    if (len > 4 && strcmp(base + len - 4, "port") == 0)
+        len -= 4;
+    if (dstr_copys(out, "control/tcp.") == -1 ||
+        dstr_catb(out, base, len) == -1 ||
+        (cdb && dstr_cats(out, ".cdb") == -1) || dstr_cat0(out) == -1)
+        ctl_nomem();
+}
+
+/* qmail-tcpd's options for service s: its rules, the concurrency limit
+ * from control/concurrencyincoming (qmail's usual name for tcpserver's
+ * -c; default qmail-tcpd's own), and for SMTP a 421 reply to clients
+ * over a limit.  Returns 0, or -1 after reporting. */
+static int tcpd_options(const ctl_service *s, const dstr *root,
+                        const char *host, ctl_argv *av)
+{
+    dstr rel = DSTR_ZERO, path = DSTR_ZERO, msg = DSTR_ZERO;
+    unsigned long long n;
+    char num[NUM_FMT_ULONG];
+    int r = -1, have;
+
+    ctl_rules_file(s, 1, &rel);
+    ctl_path(&path, root, rel.s);
+    if (argv_add(av, "-x", 0) == -1 || argv_add(av, path.s, 0) == -1)
+        goto toolong;
+    ctl_path(&path, root, "control/concurrencyincoming");
+    have = control_readulong(path.s, &n, 0);
+    if (have == -1 || (have == 1 && (n < 1 || n > 100000))) {
+        if (have == -1 && errno != EINVAL)
+            log_errno("%s: cannot read", path.s);
+        else
+            log_line("%s: give a number from 1 to 100000", path.s);
+        goto out;
+    }
+    if (have == 1) {
+        num_fmt_ulong(num, n);
+        if (argv_add(av, "-c", 0) == -1 || argv_add(av, num, 0) == -1)
+            goto toolong;
+    }
+    if (strcmp(s->portfile, "control/smtpport") == 0) {
+        if (dstr_catf(&msg, "421 %s too many connections, try again later",
+                      host) == -1 ||
+            dstr_cat0(&msg) == -1)
+            ctl_nomem();
+        if (argv_add(av, "-m", 0) == -1 || argv_add(av, msg.s, 0) == -1)
+            goto toolong;
+    }
+    r = 0;
+    goto out;
+toolong:
+    log_line("%s: too many arguments in the service table", s->name);
+out:
+    dstr_free(&rel);
+    dstr_free(&path);
+    dstr_free(&msg);
+    return r;
+}
+
 int ctl_service_argv(const ctl_service *s, const dstr *root, ctl_argv *av)
 {
     dstr bindir = DSTR_ZERO, host = DSTR_ZERO, path = DSTR_ZERO;
@@ -163,8 +233,13 @@ int ctl_service_argv(const ctl_service *s, const dstr *root, ctl_argv *av)
         if (ctl_service_port(s, root, &port, &bind) == -1)
             goto out;
         num_fmt_ulong(num, port);
-        if (argv_add(av, bindir.s, CTL_TCPD) == -1 ||
-            argv_add(av, bind.s, 0) == -1 || argv_add(av, num, 0) == -1)
+        if (argv_add(av, bindir.s, CTL_TCPD) == -1)
+            goto toolong;
+        if (tcpd_options(s, root, host.s, av) == -1) {
+            ctl_argv_free(av);
+            goto out;
+        }
+        if (argv_add(av, bind.s, 0) == -1 || argv_add(av, num, 0) == -1)
             goto toolong;
     }
     for (a = s->args; *a; a++) {

@@ -7,6 +7,7 @@
  */
 #include "local_deliver.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,28 +53,66 @@ static void hostpart(char *out, size_t size)
     out[o] = 0;
 }
 
-int local_maildir(const char *dir, const char *prefix, char *why,
-                  size_t whysize, int *perm)
+/* Is there already a file called name (or name:2,...) in dir/cur of
+ * exactly size bytes?  Only asked for repeated deliveries. */
+static int in_cur(const char *dir, const char *name, off_t size)
+{
+    char path[4096];
+    DIR *d;
+    struct dirent *e;
+    size_t nlen = strlen(name);
+    int found = 0;
+
+    if (snprintf(path, sizeof path, "%s/cur", dir) >= (int)sizeof path)
+        return 0;
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while (!found && (e = readdir(d))) {
+        struct stat st;
+        char full[4096];
+        if (strncmp(e->d_name, name, nlen) != 0 ||
+            (e->d_name[nlen] != 0 && e->d_name[nlen] != ':'))
+            continue;
+        if (snprintf(full, sizeof full, "%s/%s", path, e->d_name) <
+                (int)sizeof full &&
+            stat(full, &st) == 0 && st.st_size == size)
+            found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
+int local_maildir(const char *dir, const char *prefix, const char *uniq,
+                  int maybe_repeat, char *why, size_t whysize, int *perm)
 {
     char host[300], name[512], tmp[4096], new[4096], newdir[4096];
     char buf[65536];
     struct timeval tv;
-    int fd = -1, tries, err;
+    struct stat st, old;
+    int fd = -1, tries, err, fresh = uniq == 0;
     long r;
 
     *perm = 0;
     hostpart(host, sizeof host);
+    if (snprintf(newdir, sizeof newdir, "%s/new", dir) >= (int)sizeof newdir) {
+        snprintf(why, whysize, "Maildir path too long (#5.3.5)");
+        *perm = 1;
+        return -1;
+    }
     for (tries = 0;; tries++) {
-        gettimeofday(&tv, 0);
-        snprintf(name, sizeof name, "%lld.M%06ldP%ld.%s",
-                 (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-                 host);
+        if (fresh) {
+            gettimeofday(&tv, 0);
+            snprintf(name, sizeof name, "%lld.M%06ldP%ld.%s",
+                     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+                     host);
+        } else {
+            snprintf(name, sizeof name, "%s.%s", uniq, host);
+        }
         if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name) >=
                 (int)sizeof tmp ||
             snprintf(new, sizeof new, "%s/new/%s", dir, name) >=
-                (int)sizeof new ||
-            snprintf(newdir, sizeof newdir, "%s/new", dir) >=
-                (int)sizeof newdir) {
+                (int)sizeof new) {
             snprintf(why, whysize, "Maildir path too long (#5.3.5)");
             *perm = 1;
             return -1;
@@ -82,7 +121,12 @@ int local_maildir(const char *dir, const char *prefix, char *why,
                   0600);
         if (fd != -1)
             break;
-        if (errno != EEXIST || tries >= 2) {
+        if (errno == EEXIST && !fresh && tries == 0) {
+            /* left by an attempt that was killed: ours to replace */
+            unlink(tmp);
+            continue;
+        }
+        if (errno != EEXIST || tries >= 3) {
             err = errno;
             reason(why, whysize,
                    errno == ENOENT ? "Maildir does not exist or has no tmp/"
@@ -101,15 +145,37 @@ int local_maildir(const char *dir, const char *prefix, char *why,
             goto fail_write;
     if (r == -1)
         goto fail_write;
-    if (fsync(fd) == -1)
+    if (fsync(fd) == -1 || fstat(fd, &st) == -1)
         goto fail_write;
     if (close(fd) == -1) {
         fd = -1;
         goto fail_write;
     }
     fd = -1;
-    if (link(tmp, new) == -1) {
+    if (!fresh && maybe_repeat && in_cur(dir, name, st.st_size)) {
+        unlink(tmp);
+        snprintf(why, whysize, "%s/cur/%s (delivered before)", dir, name);
+        return 0;
+    }
+    while (link(tmp, new) == -1) {
         err = errno;
+        if (err == EEXIST && !fresh) {
+            /* the same delivery already got there, or, with a different
+             * size, a name collision: then use a fresh name */
+            if (stat(new, &old) == 0 && old.st_size == st.st_size) {
+                unlink(tmp);
+                snprintf(why, whysize, "%s/new/%s (delivered before)", dir,
+                         name);
+                return 0;
+            }
+            gettimeofday(&tv, 0);
+            snprintf(name, sizeof name, "%lld.M%06ldP%ld.%s",
+                     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+                     host);
+            snprintf(new, sizeof new, "%s/new/%s", dir, name);
+            fresh = 1;
+            continue;
+        }
         unlink(tmp);
         reason(why, whysize, "unable to link message into Maildir new/", err);
         return -1;

@@ -25,6 +25,11 @@ int local_msg_init(int fd, uint64_t len)
 
 uint64_t local_msg_len(void) { return msg_len; }
 
+int local_msg_fd_rewind(void)
+{
+    return lseek(msg_fd, msg_start, SEEK_SET) == -1 ? -1 : 0;
+}
+
 int local_msg_rewind(void)
 {
     msg_pos = 0;

@@ -19,5 +19,8 @@ long local_msg_read(char *buf, size_t n);
  * compared without case), 0 if not, -1 on error.  Rewinds after. */
 int local_msg_has_dtline(const char *dt);
 uint64_t local_msg_len(void);
+/* Put fd 0's file offset back at the first byte of the message (for a
+ * program that reads standard input itself). */
+int local_msg_fd_rewind(void);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * qmail-lspawn: run local deliveries for qmail-send, each as its user.
  *
- * Requests on fd 0, one per delivery, four NUL-terminated fields:
- *     <num> NUL <message id> NUL <sender> NUL <recipient> NUL
+ * Requests on fd 0, one per delivery, five NUL-terminated fields:
+ *     <num> NUL <message id> NUL <sender> NUL <recipient> NUL <flags> NUL
+ * flags: "r" when an earlier try may have delivered part of it, else "".
  * Replies on fd 1, in completion order:
  *     <num> NUL <status><text> NUL
  * status: 'K' delivered, 'Z' temporary failure (retry), 'D' permanent
@@ -189,12 +190,12 @@ static int message_copy(int fd, uint64_t msglen)
 
 /* The child: everything here ends in exec or _exit. */
 static _Noreturn void child(int outfd, const char *id, const char *sender,
-                            const struct mailuser *u)
+                            const struct mailuser *u, int repeat)
 {
     dstr path = DSTR_ZERO;
     char hdr[QUEUE_HDR_LEN], prog[PATH_MAX], lenarg[NUM_FMT_ULONG];
     uint64_t msglen, birth;
-    char *argv[13];
+    char *argv[17];
     int fd, msgfd;
 
     if (dup2(outfd, 1) == -1 || dup2(outfd, 2) == -1)
@@ -241,26 +242,33 @@ static _Noreturn void child(int outfd, const char *id, const char *sender,
     if (snprintf(prog, sizeof prog, "%s/qmail-local", bindir) >=
         (int)sizeof prog)
         _exit(111);
-    argv[0] = "qmail-local";
-    argv[1] = "-l";
-    argv[2] = lenarg;
-    argv[3] = "--";
-    argv[4] = (char *)u->user;
-    argv[5] = (char *)u->home;
-    argv[6] = (char *)u->local;
-    argv[7] = (char *)u->dash;
-    argv[8] = (char *)u->ext;
-    argv[9] = (char *)u->domain;
-    argv[10] = (char *)sender;
-    argv[11] = defaultdelivery.s;
-    argv[12] = 0;
+    {
+        int a = 0;
+        argv[a++] = "qmail-local";
+        if (repeat)
+            argv[a++] = "-r";
+        argv[a++] = "-i";
+        argv[a++] = (char *)id;
+        argv[a++] = "-l";
+        argv[a++] = lenarg;
+        argv[a++] = "--";
+        argv[a++] = (char *)u->user;
+        argv[a++] = (char *)u->home;
+        argv[a++] = (char *)u->local;
+        argv[a++] = (char *)u->dash;
+        argv[a++] = (char *)u->ext;
+        argv[a++] = (char *)u->domain;
+        argv[a++] = (char *)sender;
+        argv[a++] = defaultdelivery.s;
+        argv[a] = 0;
+    }
     execv(prog, argv);
     log_errno("unable to run %s", prog);
     _exit(111);
 }
 
 static void start(unsigned long long num, const char *id, const char *sender,
-                  const char *rcpt)
+                  const char *rcpt, int repeat)
 {
     struct mailuser u;
     struct delivery *d = 0;
@@ -315,7 +323,7 @@ static void start(unsigned long long num, const char *id, const char *sender,
     }
     if (d->pid == 0) {
         close(pi[0]);
-        child(pi[1], id, sender, &u);
+        child(pi[1], id, sender, &u, repeat);
     }
     close(pi[1]);
     fcntl(pi[0], F_SETFL, O_NONBLOCK);
@@ -366,7 +374,7 @@ int main(int argc, char **argv)
     static int pslot[LSPAWN_MAX + 3];
     char inbuf[8192];
     bio in;
-    dstr f[4] = {DSTR_ZERO, DSTR_ZERO, DSTR_ZERO, DSTR_ZERO};
+    dstr f[5] = {DSTR_ZERO, DSTR_ZERO, DSTR_ZERO, DSTR_ZERO, DSTR_ZERO};
     int nf = 0, input_open = 1, sigfd, i;
 
     (void)argc;
@@ -462,12 +470,12 @@ int main(int argc, char **argv)
                 continue; /* partial field: rest comes with the next read */
             if (toolong)
                 log_die(111, "fatal: request field too long");
-            if (++nf == 4) {
+            if (++nf == 5) {
                 unsigned long long num;
                 if (num_scan_ulong_str(f[0].s, &num) == -1)
                     log_die(111, "fatal: bad request from qmail-send");
-                start(num, f[1].s, f[2].s, f[3].s);
-                for (nf = 0; nf < 4; nf++)
+                start(num, f[1].s, f[2].s, f[3].s, f[4].s[0] == 'r');
+                for (nf = 0; nf < 5; nf++)
                     f[nf].len = 0;
                 nf = 0;
             }

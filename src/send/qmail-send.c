@@ -74,6 +74,7 @@ static unsigned long long lifetime = 604800;
 static size_t active;
 static struct send_fifo ready_local, ready_remote;
 static struct send_heap later;
+static dstr virtuals = DSTR_ZERO, percenthack = DSTR_ZERO;
 static dstr me = DSTR_ZERO, locals = DSTR_ZERO, envnoathost = DSTR_ZERO,
             bouncefrom = DSTR_ZERO, bouncehost = DSTR_ZERO,
             doublebounceto = DSTR_ZERO, doublebouncehost = DSTR_ZERO;
@@ -116,6 +117,24 @@ static void read_controls(int fatal)
     }
     if (nl.len == 0 && (dstr_cat(&nl, &me) == -1 || dstr_catc(&nl, 0) == -1))
         die_nomem();
+    {
+        dstr nv = DSTR_ZERO, np = DSTR_ZERO;
+        if (control_readlist("control/virtualdomains", &nv) == -1 ||
+            control_readlist("control/percenthack", &np) == -1) {
+            log_errno("warning: unable to read control/virtualdomains or "
+                      "control/percenthack");
+            dstr_free(&nl);
+            dstr_free(&nv);
+            dstr_free(&np);
+            if (fatal)
+                _exit(111);
+            return;
+        }
+        dstr_free(&virtuals);
+        dstr_free(&percenthack);
+        virtuals = nv;
+        percenthack = np;
+    }
     dstr_free(&locals);
     locals = nl;
     if (control_readline("control/envnoathost", &envnoathost, me.s) == -1 ||
@@ -149,16 +168,96 @@ fail_me:
         _exit(111);
 }
 
-static int is_local(const char *addr)
+static int in_list(const dstr *list, const char *dom, size_t len)
 {
-    const char *at = strrchr(addr, '@');
-    const char *dom = at ? at + 1 : "";
     const char *p;
-
-    for (p = list_first(&locals); p; p = list_next(&locals, p))
-        if (strcasecmp(p, dom) == 0)
+    for (p = list_first(list); p; p = list_next(list, p))
+        if (strlen(p) == len && strncasecmp(p, dom, len) == 0)
             return 1;
     return 0;
+}
+
+/* The prepend of the virtualdomains line for key (len bytes), or NULL. */
+static const char *virtual_lookup(const char *key, size_t len)
+{
+    const char *p;
+    for (p = list_first(&virtuals); p; p = list_next(&virtuals, p)) {
+        const char *colon = strrchr(p, ':');
+        if (colon && (size_t)(colon - p) == len &&
+            strncasecmp(p, key, len) == 0)
+            return colon + 1;
+    }
+    return 0;
+}
+
+/*
+ * Where does addr go (qmail-send(8))?  'L' local or 'R' remote.  For
+ * local delivery, *route is set (malloc()ed) when qmail-lspawn must get a
+ * different address: after percenthack ("u%h@dom" is "u@h" when dom is
+ * listed in control/percenthack) or a virtualdomains line
+ * ("user@dom:prepend" first, then "dom:prepend", then ".suffix:prepend"
+ * from the longest suffix, then ":prepend"; local@dom becomes
+ * prepend-local@dom; an empty prepend means remote).
+ */
+static char classify(const char *addr, char **route)
+{
+    dstr a = DSTR_ZERO;
+    const char *at, *dom, *pre = 0;
+    size_t hops;
+
+    *route = 0;
+    if (dstr_cats(&a, addr) == -1 || dstr_cat0(&a) == -1)
+        die_nomem();
+    for (hops = 0;; hops++) {
+        char *pct;
+        at = strrchr(a.s, '@');
+        dom = at ? at + 1 : "";
+        pct = at ? memrchr(a.s, '%', (size_t)(at - a.s)) : 0;
+        if (!pct || hops >= 10 || !in_list(&percenthack, dom, strlen(dom)))
+            break;
+        /* "u%h@dom" -> "u@h" */
+        a.len = (size_t)(at - a.s);
+        *pct = '@';
+        if (dstr_cat0(&a) == -1)
+            die_nomem();
+    }
+    if (in_list(&locals, dom, strlen(dom)))
+        goto local;
+    if (at)
+        pre = virtual_lookup(a.s, strlen(a.s));
+    if (!pre) {
+        const char *d = dom;
+        pre = virtual_lookup(dom, strlen(dom));
+        while (!pre && (d = strchr(d + 1, '.')))
+            pre = virtual_lookup(d, strlen(d));
+        if (!pre)
+            pre = virtual_lookup("", 0);
+    }
+    if (!pre || !*pre) {
+        /* remote; keep the percenthack rewrite for the remote channel */
+        if (strcmp(a.s, addr) != 0)
+            *route = a.s;
+        else
+            dstr_free(&a);
+        return 'R';
+    }
+    {
+        dstr v = DSTR_ZERO;
+        size_t llen = at ? (size_t)(at - a.s) : strlen(a.s);
+        if (dstr_catf(&v, "%s-", pre) == -1 ||
+            dstr_catb(&v, a.s, llen) == -1 || dstr_catc(&v, '@') == -1 ||
+            dstr_cats(&v, dom) == -1 || dstr_cat0(&v) == -1)
+            die_nomem();
+        *route = v.s;
+        dstr_free(&a);
+        return 'L';
+    }
+local:
+    if (strcmp(a.s, addr) != 0)
+        *route = a.s;
+    else
+        dstr_free(&a);
+    return 'L';
 }
 
 /* ---- qmail-clean ------------------------------------------------------ */
@@ -348,7 +447,7 @@ static void enqueue(struct send_msg *m, size_t i)
 }
 
 /* Load one message by id; 0 done (or already known / gone), -1 error. */
-static int load(const char *id)
+static int load(const char *id, int at_start)
 {
     struct send_msg *m;
     dstr path = DSTR_ZERO;
@@ -392,8 +491,13 @@ static int load(const char *id)
     m->chan = calloc(m->env.nrcpts + 1, 1);
     m->reason = calloc(m->env.nrcpts + 1, sizeof *m->reason);
     m->qualified = calloc(m->env.nrcpts + 1, sizeof *m->qualified);
-    if (!m->chan || !m->reason || !m->qualified)
+    m->tries = calloc(m->env.nrcpts + 1, 1);
+    m->route = calloc(m->env.nrcpts + 1, sizeof *m->route);
+    if (!m->chan || !m->reason || !m->qualified || !m->tries || !m->route)
         die_nomem();
+    /* found at start: a delivery may have been running when we stopped */
+    if (at_start)
+        memset(m->tries, 1, m->env.nrcpts);
     for (i = 0; i < m->env.nrcpts; i++) {
         /* qmail's rule: a recipient without '@' is at envnoathost */
         queue_rcpt *r = &m->env.rcpts[i];
@@ -413,14 +517,14 @@ static int load(const char *id)
         if (m->env.rcpts[i].state != 'T')
             continue;
         m->todo++;
-        m->chan[i] = is_local(m->env.rcpts[i].addr) ? 'L' : 'R';
+        m->chan[i] = classify(m->env.rcpts[i].addr, &m->route[i]);
         enqueue(m, i);
     }
     maybe_finish(m);
     return 0;
 }
 
-static void scan_mess(void)
+static void scan_mess(int at_start)
 {
     char dir[16];
     unsigned b;
@@ -436,7 +540,7 @@ static void scan_mess(void)
         }
         while ((e = readdir(d)))
             if (e->d_name[0] != '.')
-                load(e->d_name);
+                load(e->d_name, at_start);
         closedir(d);
     }
 }
@@ -477,8 +581,10 @@ static void start_local(struct send_msg *m, size_t i)
     if (bio_put(&lsout, num, n + 1) == -1 ||
         bio_put(&lsout, m->id, strlen(m->id) + 1) == -1 ||
         bio_put(&lsout, m->env.sender, strlen(m->env.sender) + 1) == -1 ||
-        bio_put(&lsout, m->env.rcpts[i].addr,
-                strlen(m->env.rcpts[i].addr) + 1) == -1)
+        bio_put(&lsout, m->route[i] ? m->route[i] : m->env.rcpts[i].addr,
+                strlen(m->route[i] ? m->route[i] : m->env.rcpts[i].addr) +
+                    1) == -1 ||
+        bio_put(&lsout, m->tries[i] ? "r" : "", m->tries[i] ? 2 : 1) == -1)
         log_die_errno(111, "fatal: unable to talk to qmail-lspawn");
 }
 
@@ -538,6 +644,7 @@ static void lspawn_result(unsigned long long num, const char *res)
     default:
         log_line("delivery %llu: msg %s to <%s>: deferral: %s", num, m->id,
                  m->env.rcpts[i].addr, text);
+        m->tries[i] = 1; /* part of it may have been delivered */
         defer(m, i);
         break;
     }
@@ -597,7 +704,7 @@ static void read_trigger(int fd, dstr *pending)
         if (pending->s[i] == '\n') {
             pending->s[i] = 0;
             if (i - start <= QUEUE_ID_MAX)
-                load(pending->s + start);
+                load(pending->s + start, 0);
             start = i + 1;
         }
     memmove(pending->s, pending->s + start, pending->len - start);
@@ -676,7 +783,7 @@ int main(int argc, char **argv)
     log_line("status: starting, queue %s/queue, concurrency %llu",
              qhome_dir(), concurrency);
     scan_tmp();
-    scan_mess();
+    scan_mess(1);
     next_scan = time_mono_ms() + SCAN_INTERVAL * 1000;
     next_tmp_scan = time_mono_ms() + TMP_SCAN_INTERVAL * 1000;
     log_line("status: ready, %zu message(s) in queue", send_msg_count());
@@ -696,7 +803,7 @@ int main(int argc, char **argv)
         }
         now_ms = time_mono_ms();
         if (now_ms >= next_scan) {
-            scan_mess();
+            scan_mess(0);
             next_scan = now_ms + SCAN_INTERVAL * 1000;
         }
         if (now_ms >= next_tmp_scan) {

@@ -60,9 +60,13 @@ void send_msg_free(struct send_msg *m)
             free(m->reason[i]);
         if (m->qualified)
             free(m->qualified[i]);
+        if (m->route)
+            free(m->route[i]);
     }
     free(m->reason);
     free(m->qualified);
+    free(m->route);
+    free(m->tries);
     free(m->chan);
     queue_env_free(&m->env);
     free(m);

@@ -17,6 +17,11 @@ struct send_msg {
     char **qualified;     /* per recipient: "addr@envnoathost" when the
                              envelope had no '@', malloc()ed; the rcpt's
                              addr then points here */
+    char **route;         /* per recipient: the address qmail-lspawn gets
+                             when it differs (virtualdomains, percenthack),
+                             malloc()ed, else NULL */
+    unsigned char *tries; /* per recipient: earlier tries that may have
+                             delivered part of it (1 = maybe) */
     int64_t arrival_us;   /* from the id: when qmail-queue accepted it */
     size_t todo;          /* recipients in state T */
     size_t inflight;      /* deliveries running now */

@@ -336,6 +336,24 @@ class Instance:
         keyed.sort(key=lambda mk: (mk[0].get_date(), mk[1]))
         return [m for m, _ in keyed]
 
+    def dotqmail(self, user, ext, lines):
+        """Write the .qmail file for user (an instance user, or "alias")
+        and extension ext ("" for .qmail), mode 0644, owned like the home.
+        lines: a string or a list of lines."""
+        if isinstance(lines, (list, tuple)):
+            lines = "".join(l + "\n" for l in lines)
+        home = self.path("alias") if user == "alias" else \
+            self.path("mail", user)
+        name = ".qmail" + ("-" + ext if ext else "")
+        path = os.path.join(home, name)
+        with open(path, "w") as f:
+            f.write(lines)
+        os.chmod(path, 0o644)
+        st = os.stat(home)
+        if os.geteuid() == 0:
+            os.chown(path, st.st_uid, st.st_gid)
+        return path
+
     def control(self, name):
         """Contents of control/NAME, or None if missing."""
         try:

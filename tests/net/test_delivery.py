@@ -78,6 +78,7 @@ class InstanceCase(unittest.TestCase):
     cleaned up (addClassCleanup)."""
 
     USERS = ("demo", "alice")
+    DEFAULT_USERS = ()    # users given a .qmail-default (./Maildir/)
     CONTROL = {}          # control files written before start
     START = True
 
@@ -92,6 +93,9 @@ class InstanceCase(unittest.TestCase):
         cls.q.init()
         for name in cls.USERS:
             cls.q.adduser(name)
+        # extension addresses exist only through .qmail files
+        for name in cls.DEFAULT_USERS:
+            cls.q.dotqmail(name, "default", "./Maildir/")
         for name, value in cls.CONTROL.items():
             cls.q.set_control(name, value)
         if cls.START:
@@ -260,6 +264,7 @@ class TestLocalDelivery(InstanceCase):
 
     USERS = ("demo", "alice", "bob", "big", "conc1", "conc2", "demo-lists",
              "fan")
+    DEFAULT_USERS = ("bob", "demo", "demo-lists", "fan")
 
     def test_sendmail_one_message(self):
         tok = token()
@@ -438,9 +443,8 @@ class TestLocalDelivery(InstanceCase):
 
     def test_null_sender_failure_is_a_double_bounce(self):
         # A failed bounce (sender <>) cannot go back to its sender: it goes
-        # to doublebounceto (postmaster) with sender #@[].  This instance
-        # has no postmaster mailbox, so that double bounce fails too, and
-        # is discarded with a log line: nothing loops, the queue empties.
+        # to doublebounceto (postmaster) with sender #@[]; qmailctl init
+        # makes postmaster an alias delivered into alias/Maildir/.
         self.settle()
         offset = len(self.q.log_text())
         tok = token()
@@ -450,13 +454,37 @@ class TestLocalDelivery(InstanceCase):
         msgid = m.group(1)
         self.wait_log(r"msg %s: double bounce sent to <postmaster@localhost>"
                       % re.escape(msgid), offset)
-        self.wait_log(r"double bounce: discarded", offset)
         self.settle()
         self.assertEqual(self.qstat()["messages in queue"], 0)
         self.wait_log(r"end msg %s$" % re.escape(msgid), offset)
+        found = []
         for path in self.all_mail_files():
             with open(path, "rb") as f:
-                self.assertNotIn(tok.encode(), f.read(), path)
+                raw = f.read()
+            if tok.encode() in raw:
+                found.append((path, raw))
+        self.assertEqual(len(found), 1, [p for p, _ in found])
+        self.assertIn(os.path.join("alias", "Maildir", "new"), found[0][0])
+        self.assertTrue(found[0][1].startswith(b"Return-Path: <#@[]>\n"))
+
+    def test_double_bounce_failure_is_discarded(self):
+        # with postmaster's .qmail broken for good, the double bounce fails
+        # too; from #@[] nothing more is sent: logged and discarded
+        self.settle()
+        path = self.q.path("alias", ".qmail-postmaster")
+        with open(path) as f:
+            saved = f.read()
+        self.addCleanup(lambda: self.q.dotqmail("alias", "postmaster", saved))
+        self.q.dotqmail("alias", "postmaster", "|exit 100")
+        offset = len(self.q.log_text())
+        tok = token()
+        self.send(["-f", "", "nobody@localhost"],
+                  ("Subject: lost %s\n\nlost\n" % tok).encode())
+        self.wait_log(r"double bounce: discarded", offset)
+        self.settle()
+        for p in self.all_mail_files():
+            with open(p, "rb") as f:
+                self.assertNotIn(tok.encode(), f.read(), p)
 
     def test_loop_detected(self):
         tok = token()
@@ -597,7 +625,8 @@ class TestLocalDelivery(InstanceCase):
 
     def test_bounce_to_unknown_sender_does_not_loop(self):
         """The bounce to a sender that does not exist fails too; as its
-        sender is empty, that is the end of it."""
+        sender is empty, it becomes one double bounce to the postmaster
+        (from #@[]), and that is the end of it."""
         self.settle()
         offset = len(self.q.log_text())
         tok = token()
@@ -609,9 +638,15 @@ class TestLocalDelivery(InstanceCase):
         log = self.log_after(offset)
         self.assertEqual(len(re.findall(r"new msg \S+ from <>", log)), 1,
                          log)
+        self.assertEqual(len(re.findall(r"new msg \S+ from <#@\[\]>", log)),
+                         1, log)
+        found = []
         for path in self.all_mail_files():
             with open(path, "rb") as f:
-                self.assertNotIn(tok.encode(), f.read(), path)
+                if tok.encode() in f.read():
+                    found.append(path)
+        self.assertEqual(len(found), 1, found)
+        self.assertIn(os.path.join("alias", "Maildir", "new"), found[0])
 
     def test_many_recipients_one_message(self):
         """One message to 300 extension addresses of one user: 300 copies,
