@@ -1,0 +1,82 @@
+/*
+ * qmail-popup: the POP3 server's front door.
+ *
+ *   qmail-popup HOST subprogram [args...]
+ *
+ * Run by qmail-tcpd (or tcpserver, inetd) with the client on fds 0 and 1.
+ * It greets the client, reads USER and PASS and runs subprogram (a
+ * checkpassword program such as qmail-checkpw, which then runs
+ * qmail-pop3d as the mailbox owner) with the credentials on fd 3.  The
+ * dialogue is in popup_session.c; this file only wires it up.
+ *
+ * Environment: $QMAILHOME (the instance: control files, and the table of
+ * failed logins in run/pop3-failures), $TCPREMOTEIP (the client, for the
+ * log and the per-address limit).
+ *
+ * Exit codes: 0 after a session, 2 for a bad command line, 111 when the
+ * configuration cannot be read.
+ *
+ * Trust: the client is a stranger; the command line, the environment and
+ * the control files are the administrator's.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "log.h"
+#include "pop3_conf.h"
+#include "popup_session.h"
+#include "qhome.h"
+
+static struct popup session;
+
+int main(int argc, char **argv)
+{
+    char why[512], tpath[4096];
+    const char *remote;
+    int fd, n;
+
+    log_init("qmail-popup");
+    if (argc < 3) {
+        log_line("usage: qmail-popup HOST subprogram [args...]");
+        return 2;
+    }
+    /* fds 0..2 must be open, so that no pipe lands on them */
+    for (fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1) {
+            int nfd = open("/dev/null", O_RDWR);
+            if (nfd != fd)
+                return 111;
+        }
+    signal(SIGPIPE, SIG_IGN);
+    /* waitpid() must see the checkpassword program's exit status, even if
+     * whoever started us ignored SIGCHLD (ignoring survives exec) */
+    signal(SIGCHLD, SIG_DFL);
+    if (!popup_host_ok(argv[1])) {
+        log_line("host name %s refused: use 1-255 printable characters "
+                 "without spaces or <>", argv[1]);
+        return 2;
+    }
+    if (pop3_conf_read(qhome_dir(), &session.conf, 0, why, sizeof why) ==
+        -1) {
+        static const char msg[] =
+            "-ERR [SYS/TEMP] server configuration error; try again later\r\n";
+        log_line("%s", why);
+        if (write(1, msg, sizeof msg - 1) < 0) {
+            /* the client is gone: nothing more to tell it */
+        }
+        return 111;
+    }
+    remote = env_get("TCPREMOTEIP");
+    n = snprintf(tpath, sizeof tpath, "%s/run/pop3-failures", qhome_dir());
+    session.throttle_path = n > 0 && (size_t)n < sizeof tpath ? tpath : 0;
+    session.remote = remote && *remote ? remote : "unknown";
+    session.host = argv[1];
+    session.subprogram = argv + 2;
+    session.infd = 0;
+    session.outfd = 1;
+    return popup_run(&session);
+}
