@@ -12,6 +12,8 @@
 #include "local_deliver.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,10 +24,20 @@
 
 #define REPORT_MAX 1000
 
+/* Keep the first REPORT_MAX bytes of the output, one line. */
+static void keep(char *why, size_t whysize, size_t *got, const char *buf,
+                 size_t n)
+{
+    size_t i;
+    for (i = 0; i < n && *got < whysize - 1 && *got < REPORT_MAX; i++)
+        why[(*got)++] = buf[i] == '\n' || buf[i] == 0 ? ' ' : buf[i];
+    why[*got] = 0;
+}
+
 int local_program(const char *cmd, char *const envp[], char *why,
                   size_t whysize, int *result)
 {
-    int pi[2], status;
+    int pi[2], status = -1;
     size_t got = 0;
     pid_t pid;
     char buf[512];
@@ -58,28 +70,30 @@ int local_program(const char *cmd, char *const envp[], char *why,
         _exit(111);
     }
     close(pi[1]);
+    fcntl(pi[0], F_SETFL, O_NONBLOCK);
+    /* Read the output until the program exits (then what is left): a
+     * child it left running in the background may hold the pipe open
+     * long after. */
     for (;;) {
-        ssize_t r = read(pi[0], buf, sizeof buf);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0)
+        struct pollfd p = {pi[0], POLLIN, 0};
+        ssize_t r;
+        int exited;
+
+        exited = waitpid(pid, &status, WNOHANG) == pid;
+        if (!exited && poll(&p, 1, 200) == -1 && errno != EINTR)
             break;
-        /* keep the first REPORT_MAX bytes, drain the rest */
-        if (got < whysize - 1 && got < REPORT_MAX) {
-            size_t room = whysize - 1 - got, i;
-            if (room > REPORT_MAX - got)
-                room = REPORT_MAX - got;
-            for (i = 0; i < (size_t)r && i < room; i++)
-                why[got++] = buf[i] == '\n' || buf[i] == 0 ? ' ' : buf[i];
-            why[got] = 0;
-        }
+        while ((r = read(pi[0], buf, sizeof buf)) > 0)
+            keep(why, whysize, &got, buf, (size_t)r);
+        if (r == 0 || exited)
+            break;
     }
     close(pi[0]);
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) {
-            snprintf(why, whysize, "unable to wait for program (#4.3.0)");
-            return -1;
-        }
+    if (!WIFEXITED(status) && !WIFSIGNALED(status))
+        while (waitpid(pid, &status, 0) == -1)
+            if (errno != EINTR) {
+                snprintf(why, whysize, "unable to wait for program (#4.3.0)");
+                return -1;
+            }
     while (got && why[got - 1] == ' ')
         why[--got] = 0;
     if (WIFEXITED(status)) {

@@ -44,6 +44,7 @@
 #include "qhome.h"
 #include "queue.h"
 #include "sig.h"
+#include "timeutil.h"
 
 #define LSPAWN_MAX 1000        /* concurrent deliveries */
 #define LSPAWN_REQ_MAX 4096    /* bytes per request field */
@@ -51,6 +52,9 @@
 
 struct delivery {
     int used;
+    int64_t deadline_ms; /* monotonic: kill the delivery after this */
+    int64_t exited_ms;   /* when qmail-local exited */
+    int timed_out;
     unsigned long long num;
     pid_t pid;
     int outfd;       /* -1 once at end of file */
@@ -63,6 +67,7 @@ struct delivery {
 static struct delivery slots[LSPAWN_MAX];
 static char bindir[PATH_MAX];
 static dstr defaultdelivery = DSTR_ZERO;
+static unsigned long long timeoutlocal = 86400;
 /* Replies wait here until qmail-send reads them: writing them with a
  * blocking write could deadlock against qmail-send writing requests. */
 static dstr outq = DSTR_ZERO;
@@ -119,6 +124,14 @@ static void finish(struct delivery *d)
             text++;
             len--;
         }
+    } else if (d->timed_out) {
+        status = 'Z';
+        snprintf(buf, sizeof buf,
+                 "delivery took longer than %llu seconds (control/"
+                 "timeoutlocal); killed (#4.3.0)",
+                 timeoutlocal);
+        text = buf;
+        len = strlen(buf);
     } else if (WIFEXITED(d->status)) {
         switch (WEXITSTATUS(d->status)) {
         case 0: status = 'K'; break;
@@ -198,6 +211,8 @@ static _Noreturn void child(int outfd, const char *id, const char *sender,
     char *argv[17];
     int fd, msgfd;
 
+    /* our own process group, so a time-out kills what qmail-local runs */
+    setpgid(0, 0);
     if (dup2(outfd, 1) == -1 || dup2(outfd, 2) == -1)
         _exit(111);
     close(outfd);
@@ -328,6 +343,7 @@ static void start(unsigned long long num, const char *id, const char *sender,
     close(pi[1]);
     fcntl(pi[0], F_SETFL, O_NONBLOCK);
     d->outfd = pi[0];
+    d->deadline_ms = time_mono_ms() + (int64_t)timeoutlocal * 1000;
 }
 
 static void reap(void)
@@ -340,6 +356,7 @@ static void reap(void)
             if (slots[i].used && slots[i].pid == pid) {
                 slots[i].exited = 1;
                 slots[i].status = status;
+                slots[i].exited_ms = time_mono_ms();
             }
 }
 
@@ -391,6 +408,11 @@ int main(int argc, char **argv)
                          "./Maildir/") == -1 ||
         dstr_cat0(&defaultdelivery) == -1)
         log_die_errno(111, "fatal: unable to read control/defaultdelivery");
+    if (control_readulong("control/timeoutlocal", &timeoutlocal, 86400) ==
+            -1 ||
+        timeoutlocal == 0 || timeoutlocal > 100000000)
+        log_die(111, "fatal: control/timeoutlocal must be a number of "
+                     "seconds from 1 to 100000000");
     sigfd = sig_selfpipe_init();
     if (sigfd == -1 || sig_selfpipe_catch(SIGCHLD) == -1)
         log_die_errno(111, "fatal: signal setup");
@@ -414,6 +436,29 @@ int main(int argc, char **argv)
         flush_replies();
         if (!input_open && !busy && outq.len == 0)
             _exit(0);
+        {
+            /* a delivery that runs too long (a hung program) is killed:
+             * qmail-local and what it started share its process group */
+            int64_t now = time_mono_ms();
+            for (i = 0; i < LSPAWN_MAX; i++)
+            {
+                if (slots[i].used && !slots[i].exited &&
+                    !slots[i].timed_out && slots[i].pid > 0 &&
+                    now >= slots[i].deadline_ms) {
+                    slots[i].timed_out = 1;
+                    kill(-slots[i].pid, SIGKILL);
+                    kill(slots[i].pid, SIGKILL);
+                }
+                /* qmail-local is gone but something it started in the
+                 * background still holds the report pipe: stop waiting */
+                if (slots[i].used && slots[i].exited &&
+                    slots[i].outfd != -1 &&
+                    now - slots[i].exited_ms > 5000) {
+                    close(slots[i].outfd);
+                    slots[i].outfd = -1;
+                }
+            }
+        }
 
         pfd[n].fd = sigfd;
         pfd[n].events = POLLIN;

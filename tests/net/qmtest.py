@@ -127,6 +127,8 @@ class Instance:
 
     def __init__(self, hostname="localhost", prefix="qmtest-"):
         self.tmp = tempfile.mkdtemp(prefix=prefix)
+        # like a real install: mailbox owners (nobody, as root) may pass
+        os.chmod(self.tmp, 0o711)
         self.dir = os.path.join(self.tmp, "var")
         self.hostname = hostname
         self.ports = {}

@@ -108,6 +108,35 @@ class TestFlood(Base):
         self.q.wait_for_messages("demo", 1)
 
 
+class TestTimeoutLocal(Base):
+    CONTROL = {"timeoutlocal": "2"}
+
+    def test_hung_program_is_killed_and_retried(self):
+        self.q.dotqmail("demo", "", "|sleep 60")
+        p = self.q.sendmail(["demo@localhost"], b"Subject: hang\n\nx\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(qmtest.wait_until(
+            lambda: "took longer than 2 seconds" in self.q.log_text(), 15),
+            self.q.describe())
+        # the program and its shell are gone
+        self.assertFalse(qmtest.wait_until(lambda: subprocess.run(
+            ["pgrep", "-f", "sleep 60"], stdout=subprocess.PIPE).stdout, 2))
+        # fixed: delivered on the next try
+        self.q.dotqmail("demo", "", "./Maildir/")
+        self.q.flush()
+        self.q.wait_for_messages("demo", 1)
+        self.empty()
+
+    def test_background_program_does_not_hold_the_slot(self):
+        # the program leaves a child behind that keeps its output open
+        self.q.dotqmail("demo", "", ["|sleep 30 &", "./Maildir/"])
+        p = self.q.sendmail(["demo@localhost"], b"Subject: bg\n\nx\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.q.wait_for_messages("demo", 1)
+        self.empty(15)
+        subprocess.run(["pkill", "-f", "sleep 30"])
+
+
 @unittest.skipUnless(os.geteuid() == 0, "needs root")
 class TestNeverAsRoot(Base):
     def test_mailbox_owner_and_refusal(self):
