@@ -179,6 +179,9 @@ int ctl_pid_alive(pid_t pid);
  * not checked; skip may be NULL).  Returns 0 or -1 after naming the
  * port. */
 int ctl_ports_free(const dstr *root, const int *skip);
+/* control/tcp.NAME (or its .cdb) of a network service, as an absolute
+ * path into out (ctl_service.c). */
+void ctl_rules_file(const ctl_service *s, int cdb, dstr *out);
 /* Start the service.  detached: in the background (new session, stdin
  * /dev/null, stdout and stderr appended to log/NAME.log, *logpos set to
  * that log's size before the start); otherwise in the foreground (its

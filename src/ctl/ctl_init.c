@@ -265,8 +265,6 @@ out:
 
 /* ---- access rules for qmail-tcpd ------------------------------------- */
 
-/* In ctl_service.c (naming shared with the service table). */
-void ctl_rules_file(const ctl_service *s, int cdb, dstr *out);
 
 #define RULES_HEAD                                                          \
     "# Access rules for qmail-tcpd: ADDRESS:allow|deny[,NAME=\"value\"]...\n" \

@@ -40,6 +40,7 @@
 #include "dstr.h"
 #include "log.h"
 #include "mailuser.h"
+#include "msgcopy.h"
 #include "num.h"
 #include "qhome.h"
 #include "queue.h"
@@ -162,54 +163,15 @@ static void finish(struct delivery *d)
     d->used = 0;
 }
 
-/*
- * The queue file holds the whole envelope (every recipient, Bcc included)
- * after the message.  The user's qmail-local must see the message only,
- * so it gets a sealed in-memory copy of it instead of the queue file.
- */
-static int message_copy(int fd, uint64_t msglen)
-{
-    off_t off = QUEUE_HDR_LEN;
-    uint64_t left = msglen;
-    int mfd = memfd_create("qmail-message", MFD_ALLOW_SEALING);
-
-    if (mfd == -1) {
-        log_errno("unable to create message copy");
-        _exit(111);
-    }
-    while (left > 0) {
-        ssize_t n = sendfile(mfd, fd, &off,
-                             left > 0x40000000 ? 0x40000000 : (size_t)left);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                log_line("queued message is truncated");
-            else
-                log_errno("unable to copy the queued message");
-            _exit(111);
-        }
-        left -= (uint64_t)n;
-    }
-    if (lseek(mfd, 0, SEEK_SET) == -1 ||
-        fcntl(mfd, F_ADD_SEALS,
-              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ==
-            -1) {
-        log_errno("unable to seal message copy");
-        _exit(111);
-    }
-    return mfd;
-}
-
 /* The child: everything here ends in exec or _exit. */
 static _Noreturn void child(int outfd, const char *id, const char *sender,
                             const struct mailuser *u, int repeat)
 {
     dstr path = DSTR_ZERO;
-    char hdr[QUEUE_HDR_LEN], prog[PATH_MAX], lenarg[NUM_FMT_ULONG];
-    uint64_t msglen, birth;
+    char prog[PATH_MAX], lenarg[NUM_FMT_ULONG];
+    uint64_t msglen;
     char *argv[17];
-    int fd, msgfd;
+    int msgfd;
 
     /* our own process group, so a time-out kills what qmail-local runs */
     setpgid(0, 0);
@@ -220,18 +182,12 @@ static _Noreturn void child(int outfd, const char *id, const char *sender,
         log_line("bad message id");
         _exit(111);
     }
-    fd = open(path.s, O_RDONLY | O_NOFOLLOW);
-    if (fd == -1) {
-        log_errno("unable to open queued message %s", path.s);
+    /* the message only: the queue file would show the whole envelope */
+    msgfd = msgcopy_open(path.s, &msglen);
+    if (msgfd == -1) {
+        log_errno("unable to read queued message %s", path.s);
         _exit(111);
     }
-    if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
-        queue_hdr_parse(hdr, sizeof hdr, &msglen, &birth) == -1) {
-        log_line("queued message %s is damaged", path.s);
-        _exit(111);
-    }
-    msgfd = message_copy(fd, msglen);
-    close(fd);
     if (msgfd != 0) {
         if (dup2(msgfd, 0) == -1)
             _exit(111);
