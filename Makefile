@@ -28,6 +28,8 @@ PROGS := qmail-queue qmail-inject sendmail qmail-send qmail-clean \
          qmail-start qmail-lspawn qmail-local qmailctl qmail-qread \
          qmail-qstat qmail-tcpd qmail-tcprules qmail-smtpd qmail-popup \
          qmail-pop3d qmail-checkpw qmail-newu
+PROGS += qmail-rspawn
+main_qmail-rspawn := src/rspawn/qmail-rspawn.c
 main_qmail-queue  := src/queue/qmail-queue.c
 main_qmail-inject := src/inject/qmail-inject.c
 main_sendmail     := src/inject/sendmail.c
@@ -105,6 +107,48 @@ build-asan/unit-tests: $(UNIT_BIN)
 
 run: all
 	@scripts/make-run
+
+# ---- fuzzing ---------------------------------------------------------------
+# `make fuzz` builds every libFuzzer harness tests/fuzz/fuzz_*.c with clang,
+# ASan and UBSan, and runs each for FUZZ_SECONDS seconds, keeping its corpus
+# in $(BUILD)/fuzz/corpus/NAME and any crash input in $(BUILD)/fuzz/.  A
+# harness names the sources (wildcards allowed) and libraries it links on
+# a line "// fuzz-sources: ...", and may name a dictionary on a line
+# "// fuzz-dict: ..." and more libFuzzer flags on "// fuzz-flags: ...".
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+                -Wno-unused-parameter -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all -Isrc/lib -Isrc/mail -Isrc/smtpd
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz_line = $(shell sed -n 's,^// fuzz-$(2): ,,p' $(1))
+
+define fuzz_rule
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(wildcard $(filter-out -l%,$(call fuzz_line,tests/fuzz/$(1).c,sources)))
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_FLAGS) -o $$@ $$^ $(filter -l%,$(call fuzz_line,tests/fuzz/$(1).c,sources))
+endef
+$(foreach f,$(FUZZ_SRC:tests/fuzz/%.c=%),$(eval $(call fuzz_rule,$(f))))
+
+fuzz: $(FUZZ_BIN)
+	@rc=0; for f in $(FUZZ_BIN); do \
+	  n=$$(basename $$f); src=tests/fuzz/$$n.c; \
+	  dict=$$(sed -n 's,^// fuzz-dict: ,,p' $$src); \
+	  flags=$$(sed -n 's,^// fuzz-flags: ,,p' $$src); \
+	  mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  if $$f -max_total_time=$(FUZZ_SECONDS) $${dict:+-dict=$$dict} $$flags \
+	       -artifact_prefix=$(CURDIR)/$(BUILD)/fuzz/$$n- \
+	       $(CURDIR)/$(BUILD)/fuzz/corpus/$$n \
+	       >$(BUILD)/fuzz/$$n.log 2>&1; then \
+	    tail -n 1 $(BUILD)/fuzz/$$n.log; \
+	  else \
+	    tail -n 40 $(BUILD)/fuzz/$$n.log; echo "fuzz: $$n FAILED"; rc=1; \
+	  fi; \
+	done; exit $$rc
+
+.PHONY: fuzz
 
 clean:
 	rm -rf build build-asan bin

@@ -77,6 +77,12 @@ int ctl_own(const char *path);
 /* Owner for a user's mailbox: as ctl_own, except that root in a root-owned
  * instance gives it to nobody:nogroup (mail is never delivered as root). */
 int ctl_own_mailbox(const char *path);
+/* In that same case (root, root-owned instance), let the mailboxes' group
+ * (nogroup) add messages to the queue, for forwards and programs that
+ * send mail: queue/tmp and queue/mess/NN become group-writable and sticky
+ * (no one removes another's file).  A root install uses a setuid
+ * qmail-queue instead.  Returns 0 or -1 after reporting. */
+int ctl_queue_share(const dstr *root);
 
 /* Serialise the commands that start or stop services of an instance:
  * flock() on its run/ directory, waiting up to timeout_ms for another

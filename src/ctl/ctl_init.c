@@ -421,7 +421,7 @@ static int populate(const dstr *root, const init_conf *c, init_log *lg)
         ensure_file(root, "queue/lock/sendlock", "", 0600, lg) == -1)
         goto out;
     /* qmail-users format: an assign file ends with a line "." */
-    if (ensure_alias(root, lg) == -1)
+    if (ensure_alias(root, lg) == -1 || ctl_queue_share(root) == -1)
         return -1;
     if (ensure_file(root, "users/assign", ".\n", 0644, lg) == -1)
         goto out;

@@ -216,6 +216,42 @@ int ctl_own(const char *path)
     return lchown(path, own_uid, own_gid);
 }
 
+int ctl_queue_share(const dstr *root)
+{
+    struct group *gr;
+    dstr p = DSTR_ZERO;
+    char rel[32];
+    unsigned b;
+    int r = -1;
+
+    if (own_active || geteuid() != 0)
+        return 0; /* the delivery user owns the queue already */
+    gr = getgrnam("nogroup");
+    if (!gr)
+        return 0;
+#define SHARE(relpath, mode)                                                \
+    do {                                                                    \
+        ctl_path(&p, root, relpath);                                        \
+        if (lchown(p.s, 0, gr->gr_gid) == -1 || chmod(p.s, mode) == -1) {   \
+            log_errno("%s: cannot set group or mode", p.s);                 \
+            goto out;                                                       \
+        }                                                                   \
+    } while (0)
+    SHARE("queue", 0750);
+    SHARE("queue/lock", 0750);
+    SHARE("queue/mess", 0750);
+    SHARE("queue/tmp", 01770);
+    for (b = 0; b < 64; b++) {
+        snprintf(rel, sizeof rel, "queue/mess/%02u", b);
+        SHARE(rel, 01770);
+    }
+#undef SHARE
+    r = 0;
+out:
+    dstr_free(&p);
+    return r;
+}
+
 int ctl_own_mailbox(const char *path)
 {
     struct passwd *pw;

@@ -53,9 +53,33 @@ static void hostpart(char *out, size_t size)
     out[o] = 0;
 }
 
-/* Is there already a file called name (or name:2,...) in dir/cur of
- * exactly size bytes?  Only asked for repeated deliveries. */
-static int in_cur(const char *dir, const char *name, off_t size)
+/* Is the file at path an earlier copy of this very delivery: the same
+ * size, and starting with the same Return-Path and Delivered-To lines?
+ * (The stable name alone could collide: it holds a hash.) */
+static int same_copy(const char *path, off_t size, const char *prefix)
+{
+    char buf[4096];
+    size_t plen = strlen(prefix);
+    struct stat st;
+    int fd, same = 0;
+
+    if (plen > sizeof buf)
+        return 0;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd == -1)
+        return 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == size &&
+        pread(fd, buf, plen, 0) == (ssize_t)plen &&
+        memcmp(buf, prefix, plen) == 0)
+        same = 1;
+    close(fd);
+    return same;
+}
+
+/* Is there already a file called name (or name:2,...) in dir/cur that is
+ * this delivery's copy?  Only asked for repeated deliveries. */
+static int in_cur(const char *dir, const char *name, off_t size,
+                  const char *prefix)
 {
     char path[4096];
     DIR *d;
@@ -69,14 +93,13 @@ static int in_cur(const char *dir, const char *name, off_t size)
     if (!d)
         return 0;
     while (!found && (e = readdir(d))) {
-        struct stat st;
         char full[4096];
         if (strncmp(e->d_name, name, nlen) != 0 ||
             (e->d_name[nlen] != 0 && e->d_name[nlen] != ':'))
             continue;
         if (snprintf(full, sizeof full, "%s/%s", path, e->d_name) <
                 (int)sizeof full &&
-            stat(full, &st) == 0 && st.st_size == size)
+            same_copy(full, size, prefix))
             found = 1;
     }
     closedir(d);
@@ -89,7 +112,7 @@ int local_maildir(const char *dir, const char *prefix, const char *uniq,
     char host[300], name[512], tmp[4096], new[4096], newdir[4096];
     char buf[65536];
     struct timeval tv;
-    struct stat st, old;
+    struct stat st;
     int fd = -1, tries, err, fresh = uniq == 0;
     long r;
 
@@ -99,6 +122,23 @@ int local_maildir(const char *dir, const char *prefix, const char *uniq,
         snprintf(why, whysize, "Maildir path too long (#5.3.5)");
         *perm = 1;
         return -1;
+    }
+    /* A repeat of this delivery (after a crash or a later line's failure)
+     * finds the copy it made before, by name and content: the size is
+     * known in advance. */
+    if (!fresh) {
+        off_t want = (off_t)(strlen(prefix) + local_msg_len());
+        snprintf(name, sizeof name, "%s.%s", uniq, host);
+        if (snprintf(new, sizeof new, "%s/new/%s", dir, name) <
+                (int)sizeof new &&
+            same_copy(new, want, prefix)) {
+            snprintf(why, whysize, "%s/new/%s (delivered before)", dir, name);
+            return 0;
+        }
+        if (maybe_repeat && in_cur(dir, name, want, prefix)) {
+            snprintf(why, whysize, "%s/cur/%s (delivered before)", dir, name);
+            return 0;
+        }
     }
     for (tries = 0;; tries++) {
         if (fresh) {
@@ -121,9 +161,12 @@ int local_maildir(const char *dir, const char *prefix, const char *uniq,
                   0600);
         if (fd != -1)
             break;
-        if (errno == EEXIST && !fresh && tries == 0) {
-            /* left by an attempt that was killed: ours to replace */
-            unlink(tmp);
+        if (errno == EEXIST && !fresh) {
+            /* left by a killed attempt, or being written right now by a
+             * delivery whose stable name collides with ours: never touch
+             * it, take a fresh name (a copy found later in new/ is still
+             * recognised by its content) */
+            fresh = 1;
             continue;
         }
         if (errno != EEXIST || tries >= 3) {
@@ -152,17 +195,12 @@ int local_maildir(const char *dir, const char *prefix, const char *uniq,
         goto fail_write;
     }
     fd = -1;
-    if (!fresh && maybe_repeat && in_cur(dir, name, st.st_size)) {
-        unlink(tmp);
-        snprintf(why, whysize, "%s/cur/%s (delivered before)", dir, name);
-        return 0;
-    }
     while (link(tmp, new) == -1) {
         err = errno;
         if (err == EEXIST && !fresh) {
             /* the same delivery already got there, or, with a different
              * size, a name collision: then use a fresh name */
-            if (stat(new, &old) == 0 && old.st_size == st.st_size) {
+            if (same_copy(new, st.st_size, prefix)) {
                 unlink(tmp);
                 snprintf(why, whysize, "%s/new/%s (delivered before)", dir,
                          name);

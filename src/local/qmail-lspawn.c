@@ -198,7 +198,7 @@ static void start(spawn_job *d, char **f)
 
 int main(int argc, char **argv)
 {
-    static const struct spawn_ops ops = {4096, 1000, 0, start, reply};
+    static const struct spawn_ops ops = {4096, 1000, 0, 1, start, reply};
     struct spawn_ops o = ops;
 
     (void)argc;

@@ -46,7 +46,8 @@ pid_t spawn_fork(spawn_job *j)
         setpgid(0, 0);
         signal(SIGPIPE, SIG_DFL);
         signal(SIGCHLD, SIG_DFL);
-        if (dup2(pi[1], 1) == -1 || dup2(pi[1], 2) == -1)
+        if (dup2(pi[1], 1) == -1 ||
+            (ops->report_stderr && dup2(pi[1], 2) == -1))
             _exit(111);
         close(pi[0]);
         close(pi[1]);

@@ -4,7 +4,8 @@
  * Requests arrive on fd 0 from qmail-send, SPAWN_FIELDS NUL-terminated
  * fields each, the first being the delivery number.  For each, ops->start
  * either forks a child (spawn_fork) or sets job->prefail.  A child's
- * stdout and stderr are its report (at most ops->report_max bytes kept).
+ * stdout (and stderr with ops->report_stderr) is its report (at most
+ * ops->report_max bytes kept).
  * When it has exited and its report pipe is closed, the reply
  * "num\0" + whatever ops->reply appends is queued for fd 1, which is
  * written without ever blocking, so the spawner and qmail-send cannot
@@ -40,6 +41,8 @@ struct spawn_ops {
     size_t field_max;             /* bytes per request field */
     size_t report_max;            /* bytes of report kept */
     unsigned long long timeout;   /* seconds per job */
+    int report_stderr;            /* stderr is part of the report (else it
+                                     stays our log) */
     void (*start)(spawn_job *j, char **fields);
     void (*reply)(const spawn_job *j, dstr *out);
 };

@@ -55,6 +55,8 @@
 #define FD_FROMLSPAWN 4
 #define FD_TOCLEAN 5
 #define FD_FROMCLEAN 6
+#define FD_TORSPAWN 7
+#define FD_FROMRSPAWN 8
 
 #define SCAN_INTERVAL 15      /* seconds between scans of queue/mess */
 #define TMP_SCAN_INTERVAL 600 /* seconds between scans of queue/tmp */
@@ -70,6 +72,8 @@ struct slot {
 
 static struct slot *slots;
 static unsigned long long concurrency = 10;
+static unsigned long long concurrencyremote = 20;
+static int have_remote; /* qmail-rspawn on fds 7/8 and bin/qmail-remote */
 static unsigned long long lifetime = 604800;
 static size_t active;
 static struct send_fifo ready_local, ready_remote;
@@ -90,7 +94,7 @@ static void die_nomem(void) { log_die(111, "fatal: out of memory"); }
 
 static void read_controls(int fatal)
 {
-    unsigned long long c, l;
+    unsigned long long c, cr, l;
     dstr nl = DSTR_ZERO;
 
     if (control_readline("control/me", &me, "localhost") == -1 ||
@@ -98,6 +102,12 @@ static void read_controls(int fatal)
         goto fail_me;
     if (control_readulong("control/concurrencylocal", &c, 10) == -1) {
         log_errno("warning: unable to read control/concurrencylocal");
+        if (fatal)
+            _exit(111);
+        return;
+    }
+    if (control_readulong("control/concurrencyremote", &cr, 20) == -1) {
+        log_errno("warning: unable to read control/concurrencyremote");
         if (fatal)
             _exit(111);
         return;
@@ -160,6 +170,11 @@ static void read_controls(int fatal)
     if (c > CONCURRENCY_MAX)
         c = CONCURRENCY_MAX;
     concurrency = c;
+    if (cr < 1)
+        cr = 1;
+    if (cr > CONCURRENCY_MAX)
+        cr = CONCURRENCY_MAX;
+    concurrencyremote = cr;
     lifetime = l;
     return;
 fail_me:
@@ -297,6 +312,42 @@ static double age_seconds(const struct send_msg *m)
     return (double)(time_real_us() - m->arrival_us) / 1e6;
 }
 
+/* ---- queue entries hold a reference on their message ------------------ */
+
+/* Drop a queue entry's reference; 1 if its message is finished (the entry
+ * is stale; freed with the last entry). */
+static int release(struct send_msg *m)
+{
+    m->qrefs--;
+    if (!m->dead)
+        return 0;
+    if (m->qrefs == 0)
+        send_msg_free(m);
+    return 1;
+}
+
+static void qpush(struct send_fifo *f, struct send_msg *m, size_t i)
+{
+    if (send_fifo_push(f, m, i) == -1)
+        die_nomem();
+    m->qrefs++;
+}
+
+static int qpop(struct send_fifo *f, struct send_job *j)
+{
+    while (send_fifo_pop(f, j))
+        if (!release(j->msg))
+            return 1;
+    return 0;
+}
+
+static void hpush(struct send_msg *m, size_t i, int64_t when)
+{
+    if (send_heap_push(&later, m, i, when) == -1)
+        die_nomem();
+    m->qrefs++;
+}
+
 /* All recipients are settled: bounce what failed, then remove the file. */
 static void finish_msg(struct send_msg *m)
 {
@@ -338,8 +389,7 @@ static void finish_msg(struct send_msg *m)
         if (r == -1) {
             /* keep the message; try the bounce again later */
             m->bounce_failed = 1;
-            if (send_heap_push(&later, m, SIZE_MAX, time(0) + 60) == -1)
-                die_nomem();
+            hpush(m, SIZE_MAX, time(0) + 60);
             return;
         }
     bounced:
@@ -357,13 +407,14 @@ static void finish_msg(struct send_msg *m)
     if (clean_cmd('R', m->id, 0) == -1) {
         log_line("warning: qmail-clean could not remove msg %s; will retry",
                  m->id);
-        if (send_heap_push(&later, m, SIZE_MAX, time(0) + 60) == -1)
-            die_nomem();
+        hpush(m, SIZE_MAX, time(0) + 60);
         return;
     }
     log_line("end msg %s", m->id);
     send_msg_remove(m);
-    send_msg_free(m);
+    m->dead = 1;
+    if (m->qrefs == 0)
+        send_msg_free(m);
 }
 
 static void maybe_finish(struct send_msg *m)
@@ -413,6 +464,7 @@ static void mark(struct send_msg *m, size_t i, char state, const char *why)
                      m->id);
     }
     r->state = state;
+    m->where[i] = 0;
     m->todo--;
 }
 
@@ -432,18 +484,16 @@ static void defer(struct send_msg *m, size_t i)
              "(#4.4.7)");
         return; /* the caller calls maybe_finish */
     }
-    if (send_heap_push(&later, m, i,
-                       send_next_try(birth, now,
-                                     m->chan[i] == 'L' ? SKIP_LOCAL
-                                                       : SKIP_REMOTE)) == -1)
-        die_nomem();
+    hpush(m, i,
+          send_next_try(birth, now,
+                        m->chan[i] == 'L' ? SKIP_LOCAL : SKIP_REMOTE));
+    m->where[i] = 'H';
 }
 
 static void enqueue(struct send_msg *m, size_t i)
 {
-    if (send_fifo_push(m->chan[i] == 'L' ? &ready_local : &ready_remote, m,
-                       i) == -1)
-        die_nomem();
+    qpush(m->chan[i] == 'L' ? &ready_local : &ready_remote, m, i);
+    m->where[i] = 'F';
 }
 
 /* Load one message by id; 0 done (or already known / gone), -1 error. */
@@ -493,7 +543,9 @@ static int load(const char *id, int at_start)
     m->qualified = calloc(m->env.nrcpts + 1, sizeof *m->qualified);
     m->tries = calloc(m->env.nrcpts + 1, 1);
     m->route = calloc(m->env.nrcpts + 1, sizeof *m->route);
-    if (!m->chan || !m->reason || !m->qualified || !m->tries || !m->route)
+    m->where = calloc(m->env.nrcpts + 1, 1);
+    if (!m->chan || !m->reason || !m->qualified || !m->tries || !m->route ||
+        !m->where)
         die_nomem();
     /* found at start: a delivery may have been running when we stopped */
     if (at_start)
@@ -572,6 +624,7 @@ static void start_local(struct send_msg *m, size_t i)
         ;
     slots[s].msg = m;
     slots[s].rcpt = i;
+    m->where[i] = 'S';
     slots[s].start_ms = time_mono_ms();
     m->inflight++;
     active++;
@@ -588,46 +641,181 @@ static void start_local(struct send_msg *m, size_t i)
         log_die_errno(111, "fatal: unable to talk to qmail-lspawn");
 }
 
+/* ---- the remote channel ---------------------------------------------- */
+
+#define REMOTE_BATCH 100 /* recipients per remote delivery */
+
+struct send_dom {
+    char *name;               /* lower-case domain */
+    size_t active;            /* remote deliveries running to it */
+    struct send_fifo waiting; /* ready recipients held back for fairness */
+    struct send_dom *next;
+};
+
+struct rslot {
+    struct send_msg *msg;     /* NULL when free */
+    size_t rcpts[REMOTE_BATCH];
+    size_t n;
+    struct send_dom *dom;
+    int64_t start_ms;
+};
+
+#define DOM_BUCKETS 4096
+static struct send_dom *doms[DOM_BUCKETS];
+static struct rslot *rslots;
+static size_t ractive;
+static bio rsout;
+static char rsoutbuf[8192];
+
+/* The domain of recipient i as qmail-remote will see it, lower-cased. */
+static void rcpt_domain(const struct send_msg *m, size_t i, dstr *out)
+{
+    const char *a = m->route[i] ? m->route[i] : m->env.rcpts[i].addr;
+    const char *at = strrchr(a, '@');
+    out->len = 0;
+    if (dstr_cats(out, at ? at + 1 : "") == -1 || dstr_cat0(out) == -1)
+        die_nomem();
+    dstr_lower(out);
+}
+
+static struct send_dom *dom_get(const char *name)
+{
+    uint32_t h = 2166136261u;
+    const char *p;
+    struct send_dom *d;
+
+    for (p = name; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 16777619u;
+    }
+    for (d = doms[h % DOM_BUCKETS]; d; d = d->next)
+        if (strcmp(d->name, name) == 0)
+            return d;
+    d = calloc(1, sizeof *d);
+    if (!d || !(d->name = strdup(name)))
+        die_nomem();
+    d->next = doms[h % DOM_BUCKETS];
+    doms[h % DOM_BUCKETS] = d;
+    return d;
+}
+
+/* At most this many deliveries to one destination, so that one slow
+ * domain cannot hold every remote slot. */
+static size_t dom_limit(void)
+{
+    return concurrencyremote > 1 ? concurrencyremote / 2 : 1;
+}
+
+static void start_remote(struct send_msg *m, size_t first, struct send_dom *d)
+{
+    struct rslot *sl;
+    char num[NUM_FMT_ULONG];
+    dstr dom = DSTR_ZERO, rcpts = DSTR_ZERO, line = DSTR_ZERO;
+    size_t s, i, k, n;
+
+    for (s = 0; s < concurrencyremote && rslots[s].msg; s++)
+        ;
+    sl = &rslots[s];
+    sl->msg = m;
+    sl->dom = d;
+    sl->n = 0;
+    sl->start_ms = time_mono_ms();
+    /* every ready recipient of this message at this destination goes in
+     * the same connection */
+    for (k = 0; k <= m->env.nrcpts && sl->n < REMOTE_BATCH; k++) {
+        /* first the recipient that was chosen, then the others */
+        i = k == 0 ? first : k - 1;
+        if (k > 0 && (i == first || m->chan[i] != 'R' || m->where[i] != 'F'))
+            continue;
+        rcpt_domain(m, i, &dom);
+        if (k > 0 && strcmp(dom.s, d->name) != 0)
+            continue;
+        sl->rcpts[sl->n++] = i;
+        m->where[i] = 'S';
+        if (rcpts.len && dstr_catc(&rcpts, '\n') == -1)
+            die_nomem();
+        if (dstr_cats(&rcpts, m->route[i] ? m->route[i]
+                                          : m->env.rcpts[i].addr) == -1 ||
+            dstr_catf(&line, " <%s>", m->env.rcpts[i].addr) == -1)
+            die_nomem();
+    }
+    if (dstr_cat0(&line) == -1)
+        die_nomem();
+    m->inflight++;
+    d->active++;
+    ractive++;
+    n = num_fmt_ulong(num, s);
+    log_line("starting delivery %zu: msg %s to remote%s", s + CONCURRENCY_MAX,
+             m->id, line.s);
+    if (bio_put(&rsout, num, n + 1) == -1 ||
+        bio_put(&rsout, m->id, strlen(m->id) + 1) == -1 ||
+        bio_put(&rsout, m->env.sender, strlen(m->env.sender) + 1) == -1 ||
+        bio_put(&rsout, d->name, strlen(d->name) + 1) == -1 ||
+        bio_put(&rsout, rcpts.s, rcpts.len) == -1 ||
+        bio_put(&rsout, "", 1) == -1)
+        log_die_errno(111, "fatal: unable to talk to qmail-rspawn");
+    dstr_free(&dom);
+    dstr_free(&rcpts);
+    dstr_free(&line);
+}
+
+static void dispatch_remote(void)
+{
+    struct send_job j;
+    dstr dom = DSTR_ZERO;
+
+    if (!have_remote) {
+        /* no qmail-remote: every remote recipient waits */
+        while (qpop(&ready_remote, &j)) {
+            if (j.msg->where[j.rcpt] != 'F')
+                continue;
+            log_line("msg %s: to <%s>: deferral: remote delivery is not "
+                     "available (no bin/qmail-remote)",
+                     j.msg->id, j.msg->env.rcpts[j.rcpt].addr);
+            defer(j.msg, j.rcpt);
+            maybe_finish(j.msg);
+        }
+        return;
+    }
+    while (ractive < concurrencyremote && qpop(&ready_remote, &j)) {
+        struct send_dom *d;
+        if (j.msg->where[j.rcpt] != 'F')
+            continue; /* went out with another recipient's delivery */
+        rcpt_domain(j.msg, j.rcpt, &dom);
+        d = dom_get(dom.s);
+        if (d->active >= dom_limit()) {
+            qpush(&d->waiting, j.msg, j.rcpt);
+            j.msg->where[j.rcpt] = 'W';
+            continue;
+        }
+        start_remote(j.msg, j.rcpt, d);
+    }
+    dstr_free(&dom);
+    if (bio_flush(&rsout) == -1)
+        log_die_errno(111, "fatal: unable to talk to qmail-rspawn");
+}
+
 static void dispatch(void)
 {
     struct send_job j;
 
     if (stopping)
         return;
-    while (active < concurrency && send_fifo_pop(&ready_local, &j))
+    while (active < concurrency && qpop(&ready_local, &j)) {
+        if (j.msg->where[j.rcpt] != 'F')
+            continue;
         start_local(j.msg, j.rcpt);
+    }
     if (bio_flush(&lsout) == -1)
         log_die_errno(111, "fatal: unable to talk to qmail-lspawn");
-    /* No remote delivery program yet: every remote recipient waits. */
-    while (send_fifo_pop(&ready_remote, &j)) {
-        log_line("msg %s: to <%s>: deferral: remote delivery is not "
-                 "available in this version",
-                 j.msg->id, j.msg->env.rcpts[j.rcpt].addr);
-        defer(j.msg, j.rcpt);
-        maybe_finish(j.msg);
-    }
+    dispatch_remote();
 }
 
-static void lspawn_result(unsigned long long num, const char *res)
+/* One recipient's outcome, from either channel. */
+static void outcome(struct send_msg *m, size_t i, const char *chan,
+                    unsigned long long num, char status, const char *text,
+                    double took)
 {
-    struct slot *sl;
-    struct send_msg *m;
-    size_t i;
-    char status = res[0];
-    const char *text = res[0] ? res + 1 : "";
-    double took;
-
-    if (num >= concurrency && (num >= CONCURRENCY_MAX || !slots[num].msg))
-        log_die(111, "fatal: qmail-lspawn reported an unknown delivery");
-    sl = &slots[num];
-    if (!sl->msg)
-        log_die(111, "fatal: qmail-lspawn reported an idle delivery");
-    m = sl->msg;
-    i = sl->rcpt;
-    sl->msg = 0;
-    active--;
-    m->inflight--;
-    took = (double)(time_mono_ms() - sl->start_ms) / 1000.0;
     switch (status) {
     case 'K':
         log_line("delivery %llu: msg %s to <%s>: success: %s; took %.3fs "
@@ -648,6 +836,98 @@ static void lspawn_result(unsigned long long num, const char *res)
         defer(m, i);
         break;
     }
+    (void)chan;
+}
+
+/* The replies of one remote delivery: "num\0" then a record per
+ * recipient.  Returns bytes used, 0 if incomplete. */
+static size_t rspawn_result(const char *buf, size_t len)
+{
+    const char *z = memchr(buf, 0, len), *p;
+    unsigned long long num;
+    struct rslot *sl;
+    struct send_msg *m;
+    size_t k;
+    double took;
+
+    if (!z)
+        return 0;
+    if (num_scan_ulong_str(buf, &num) == -1 || num >= CONCURRENCY_MAX ||
+        !rslots[num].msg)
+        log_die(111, "fatal: garbled reply from qmail-rspawn");
+    sl = &rslots[num];
+    /* all the recipient records must be here */
+    p = z + 1;
+    for (k = 0; k < sl->n; k++) {
+        const char *e = memchr(p, 0, len - (size_t)(p - buf));
+        if (!e)
+            return 0;
+        p = e + 1;
+    }
+    m = sl->msg;
+    took = (double)(time_mono_ms() - sl->start_ms) / 1000.0;
+    sl->msg = 0;
+    ractive--;
+    m->inflight--;
+    sl->dom->active--;
+    p = z + 1;
+    for (k = 0; k < sl->n; k++) {
+        outcome(m, sl->rcpts[k], "remote", num + CONCURRENCY_MAX, p[0],
+                p[0] ? p + 1 : "", took);
+        p += strlen(p) + 1;
+    }
+    /* a slot for this destination is free: let a waiting one go */
+    {
+        struct send_job j;
+        while (sl->dom->active < dom_limit() && qpop(&sl->dom->waiting, &j))
+            if (j.msg->where[j.rcpt] == 'W')
+                enqueue(j.msg, j.rcpt);
+    }
+    maybe_finish(m);
+    return (size_t)(p - buf);
+}
+
+static void read_rspawn(dstr *pending)
+{
+    char buf[8192];
+    ssize_t r = read(FD_FROMRSPAWN, buf, sizeof buf);
+    size_t start = 0, used;
+
+    if (r == 0)
+        log_die(111, "fatal: qmail-rspawn went away");
+    if (r == -1) {
+        if (errno == EINTR || errno == EAGAIN)
+            return;
+        log_die_errno(111, "fatal: unable to read from qmail-rspawn");
+    }
+    if (dstr_catb(pending, buf, (size_t)r) == -1)
+        die_nomem();
+    while (start < pending->len &&
+           (used = rspawn_result(pending->s + start, pending->len - start)))
+        start += used;
+    memmove(pending->s, pending->s + start, pending->len - start);
+    pending->len -= start;
+    if (pending->len > 4 * 1024 * 1024)
+        log_die(111, "fatal: overlong reply from qmail-rspawn");
+}
+
+static void lspawn_result(unsigned long long num, const char *res)
+{
+    struct slot *sl;
+    struct send_msg *m;
+    size_t i;
+    double took;
+
+    if (num >= CONCURRENCY_MAX || !slots[num].msg)
+        log_die(111, "fatal: qmail-lspawn reported an unknown delivery");
+    sl = &slots[num];
+    m = sl->msg;
+    i = sl->rcpt;
+    sl->msg = 0;
+    active--;
+    m->inflight--;
+    took = (double)(time_mono_ms() - sl->start_ms) / 1000.0;
+    outcome(m, i, "local", num, res[0], res[0] ? res + 1 : "", took);
     maybe_finish(m);
 }
 
@@ -721,16 +1001,18 @@ static void run_due(int everything)
 
     while ((top = send_heap_top(&later)) && (everything || top->when <= now)) {
         send_heap_pop(&later, &j);
+        if (release(j.msg))
+            continue;
         if (j.rcpt == SIZE_MAX)
             finish_msg(j.msg); /* a bounce or removal to retry */
-        else
+        else if (j.msg->where[j.rcpt] == 'H')
             enqueue(j.msg, j.rcpt);
     }
 }
 
 int main(int argc, char **argv)
 {
-    dstr trig = DSTR_ZERO, lsin = DSTR_ZERO;
+    dstr trig = DSTR_ZERO, lsin = DSTR_ZERO, rsin = DSTR_ZERO;
     int trigfd, trigkeep, sigfd, lockfd;
     int64_t next_scan, next_tmp_scan;
 
@@ -777,11 +1059,27 @@ int main(int argc, char **argv)
                                    "run qmail-send through qmail-start",
                               fd);
     }
+    {
+        char prog[PATH_MAX + 16];
+        snprintf(prog, sizeof prog, "%s/qmail-remote", bindir);
+        have_remote = fcntl(FD_TORSPAWN, F_SETFD, FD_CLOEXEC) == 0 &&
+                      fcntl(FD_FROMRSPAWN, F_SETFD, FD_CLOEXEC) == 0 &&
+                      access(prog, X_OK) == 0;
+        if (have_remote)
+            fcntl(FD_FROMRSPAWN, F_SETFL, O_NONBLOCK);
+    }
+    rslots = calloc(CONCURRENCY_MAX, sizeof *rslots);
+    if (!rslots)
+        die_nomem();
+    bio_init(&rsout, FD_TORSPAWN, rsoutbuf, sizeof rsoutbuf, 0);
     fcntl(FD_FROMLSPAWN, F_SETFL, O_NONBLOCK);
     bio_init(&lsout, FD_TOLSPAWN, lsoutbuf, sizeof lsoutbuf, 0);
 
-    log_line("status: starting, queue %s/queue, concurrency %llu",
-             qhome_dir(), concurrency);
+    log_line("status: starting, queue %s/queue, concurrency %llu local, "
+             "%llu remote%s",
+             qhome_dir(), concurrency, concurrencyremote,
+             have_remote ? "" : " (no remote delivery: bin/qmail-remote or "
+                                "qmail-rspawn missing)");
     scan_tmp();
     scan_mess(1);
     next_scan = time_mono_ms() + SCAN_INTERVAL * 1000;
@@ -789,14 +1087,14 @@ int main(int argc, char **argv)
     log_line("status: ready, %zu message(s) in queue", send_msg_count());
 
     for (;;) {
-        struct pollfd p[3];
+        struct pollfd p[4];
         const struct send_job *top;
         int64_t now_ms, wait_ms;
         int sig;
 
         run_due(0);
         dispatch();
-        if (stopping && active == 0) {
+        if (stopping && active == 0 && ractive == 0) {
             log_line("status: exiting, %zu message(s) left in queue",
                      send_msg_count());
             _exit(0);
@@ -825,9 +1123,11 @@ int main(int argc, char **argv)
         p[0].events = POLLIN;
         p[1].fd = FD_FROMLSPAWN;
         p[1].events = POLLIN;
-        p[2].fd = trigfd;
+        p[2].fd = have_remote ? FD_FROMRSPAWN : -1;
         p[2].events = POLLIN;
-        if (poll(p, stopping ? 2 : 3, (int)wait_ms) == -1) {
+        p[3].fd = stopping ? -1 : trigfd;
+        p[3].events = POLLIN;
+        if (poll(p, 4, (int)wait_ms) == -1) {
             if (errno != EINTR)
                 log_die_errno(111, "fatal: poll");
             continue;
@@ -853,7 +1153,9 @@ int main(int argc, char **argv)
         }
         if (p[1].revents)
             read_lspawn(&lsin);
-        if (!stopping && (p[2].revents & POLLIN))
+        if (p[2].revents)
+            read_rspawn(&rsin);
+        if (!stopping && (p[3].revents & POLLIN))
             read_trigger(trigfd, &trig);
     }
 }

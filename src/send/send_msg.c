@@ -66,6 +66,7 @@ void send_msg_free(struct send_msg *m)
     free(m->reason);
     free(m->qualified);
     free(m->route);
+    free(m->where);
     free(m->tries);
     free(m->chan);
     queue_env_free(&m->env);

@@ -20,6 +20,11 @@ struct send_msg {
     char **route;         /* per recipient: the address qmail-lspawn gets
                              when it differs (virtualdomains, percenthack),
                              malloc()ed, else NULL */
+    char *where;          /* per recipient: 'F' ready queue, 'H' retry heap,
+                             'W' waiting for its destination, 'S' being
+                             delivered, 0 settled */
+    size_t qrefs;         /* queue entries pointing here */
+    int dead;             /* finished: freed when qrefs drops to 0 */
     unsigned char *tries; /* per recipient: earlier tries that may have
                              delivered part of it (1 = maybe) */
     int64_t arrival_us;   /* from the id: when qmail-queue accepted it */

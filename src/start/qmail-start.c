@@ -7,9 +7,10 @@
  * log to the inherited stderr.  Run with cwd or $QMAILHOME at the instance.
  *
  * Descriptors given to qmail-send: 3 = requests to qmail-lspawn,
- * 4 = its replies, 5 = requests to qmail-clean, 6 = its replies.
- * qmail-lspawn and qmail-clean read requests on fd 0, reply on fd 1, and
- * exit when qmail-send closes their input.
+ * 4 = its replies, 5 = requests to qmail-clean, 6 = its replies, 7 =
+ * requests to qmail-rspawn, 8 = its replies.  qmail-lspawn, qmail-clean
+ * and qmail-rspawn read requests on fd 0, reply on fd 1, and exit when
+ * qmail-send closes their input.
  *
  * In a root install (issue 8) each child drops to its own uid here; run as
  * an ordinary user all three run as that user.
@@ -42,7 +43,7 @@ static void move_fd(int from, int to)
     close(from);
 }
 
-/* Make sure fds 0..6 are taken so pipe() cannot return them. */
+/* Make sure fds 0..8 are taken so pipe() cannot return them. */
 static void reserve_low_fds(void)
 {
     int fd;
@@ -50,7 +51,7 @@ static void reserve_low_fds(void)
         fd = open("/dev/null", O_RDWR);
         if (fd == -1)
             log_die_errno(111, "fatal: open /dev/null");
-        if (fd > 6) {
+        if (fd > 8) {
             close(fd);
             return;
         }
@@ -79,8 +80,8 @@ static pid_t start_child(const char *name, int in, int out, int *closeme,
             close(in);
         if (out > 1)
             close(out);
-        /* the child inherits our /dev/null on 3..6: close them */
-        for (i = 3; i <= 6; i++)
+        /* the child inherits our /dev/null on 3..8: close them */
+        for (i = 3; i <= 8; i++)
             close(i);
         argv[0] = (char *)name;
         argv[1] = 0;
@@ -93,7 +94,8 @@ static pid_t start_child(const char *name, int in, int out, int *closeme,
 int main(int argc, char **argv)
 {
     int tolspawn[2], fromlspawn[2], toclean[2], fromclean[2];
-    int all[8];
+    int torspawn[2], fromrspawn[2];
+    int all[12];
     char path[PATH_MAX];
     char *sendargv[2];
 
@@ -104,25 +106,33 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     reserve_low_fds();
     if (pipe(tolspawn) == -1 || pipe(fromlspawn) == -1 ||
-        pipe(toclean) == -1 || pipe(fromclean) == -1)
+        pipe(toclean) == -1 || pipe(fromclean) == -1 ||
+        pipe(torspawn) == -1 || pipe(fromrspawn) == -1)
         log_die_errno(111, "fatal: pipe");
     all[0] = tolspawn[0]; all[1] = tolspawn[1];
     all[2] = fromlspawn[0]; all[3] = fromlspawn[1];
     all[4] = toclean[0]; all[5] = toclean[1];
     all[6] = fromclean[0]; all[7] = fromclean[1];
+    all[8] = torspawn[0]; all[9] = torspawn[1];
+    all[10] = fromrspawn[0]; all[11] = fromrspawn[1];
 
-    start_child("qmail-lspawn", tolspawn[0], fromlspawn[1], all, 8);
-    start_child("qmail-clean", toclean[0], fromclean[1], all, 8);
+    start_child("qmail-lspawn", tolspawn[0], fromlspawn[1], all, 12);
+    start_child("qmail-clean", toclean[0], fromclean[1], all, 12);
+    start_child("qmail-rspawn", torspawn[0], fromrspawn[1], all, 12);
     close(tolspawn[0]);
     close(fromlspawn[1]);
     close(toclean[0]);
     close(fromclean[1]);
+    close(torspawn[0]);
+    close(fromrspawn[1]);
 
-    /* fds 3..6 hold /dev/null; the pipe ends are all above 6 */
+    /* fds 3..8 hold /dev/null; the pipe ends are all above 8 */
     move_fd(tolspawn[1], 3);
     move_fd(fromlspawn[0], 4);
     move_fd(toclean[1], 5);
     move_fd(fromclean[0], 6);
+    move_fd(torspawn[1], 7);
+    move_fd(fromrspawn[0], 8);
 
     prog_path(path, sizeof path, "qmail-send");
     sendargv[0] = "qmail-send";
