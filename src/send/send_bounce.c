@@ -22,11 +22,49 @@
 #include "dstr.h"
 #include "log.h"
 
-/* "(#5.1.1)" in a reason gives the status code; default 5.0.0. */
+/* An enhanced status code "c.s.d" at p (RFC 3463: class 2, 4 or 5, then
+ * 1-3 and 1-3 digits); returns its length or 0. */
+static size_t enhanced_at(const char *p)
+{
+    size_t n = 1, d;
+
+    if (p[0] != '4' && p[0] != '5' && p[0] != '2')
+        return 0;
+    for (d = 0; d < 2; d++) {
+        size_t k = 0;
+        if (p[n] != '.')
+            return 0;
+        n++;
+        while (k < 3 && p[n] >= '0' && p[n] <= '9') {
+            n++;
+            k++;
+        }
+        if (k == 0)
+            return 0;
+    }
+    return (p[n] >= '0' && p[n] <= '9') ? 0 : n;
+}
+
+/* The status for a failed recipient: "(#5.1.1)" in our own reasons, else
+ * the first enhanced code in the remote server's reply ("550 5.1.1 ...");
+ * default 5.0.0.  The class is always 5: it failed for good. */
 static void status_of(const char *reason, char *out, size_t size)
 {
     const char *p = reason ? strstr(reason, "(#") : 0;
     size_t n = 0;
+
+    if (!p && reason) {
+        const char *q;
+        for (q = reason; *q; q++) {
+            size_t len = (q == reason || q[-1] == ' ') ? enhanced_at(q) : 0;
+            if (len && len < size) {
+                memcpy(out, q, len);
+                out[len] = 0;
+                out[0] = '5';
+                return;
+            }
+        }
+    }
 
     if (p && (p[2] == '4' || p[2] == '5')) {
         p += 2;
