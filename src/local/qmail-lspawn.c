@@ -35,6 +35,7 @@
 #include "mailuser.h"
 #include "msgcopy.h"
 #include "num.h"
+#include "priv.h"
 #include "qhome.h"
 #include "queue.h"
 #include "spawn.h"
@@ -141,15 +142,9 @@ static _Noreturn void child(const char *id, const char *sender,
         log_errno("unable to switch to home directory %s (#4.3.0)", u->home);
         _exit(111);
     }
-    if (geteuid() == 0) {
-        gid_t g = u->gid;
-        if (setgroups(1, &g) == -1 || setgid(u->gid) == -1 ||
-            setuid(u->uid) == -1) {
-            log_errno("unable to switch to uid %ld", (long)u->uid);
-            _exit(111);
-        }
-        if (u->uid != 0 && (setuid(0) == 0 || geteuid() == 0))
-            _exit(111); /* root must not come back */
+    if (geteuid() == 0 && priv_drop(u->uid, u->gid) == -1) {
+        log_errno("unable to switch to uid %ld", (long)u->uid);
+        _exit(111);
     }
     num_fmt_ulong(lenarg, msglen);
     if (snprintf(prog, sizeof prog, "%s/qmail-local", bindir) >=

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "msgcopy.h"
 #include "num.h"
+#include "priv.h"
 #include "qhome.h"
 #include "queue.h"
 #include "spawn.h"
@@ -198,12 +199,9 @@ static void start(spawn_job *j, char **f)
     }
     if (chdir("..") == -1) /* qmail-remote works in $QMAILHOME */
         _exit(111);
-    if (geteuid() == 0) {
-        if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
-            setuid(uid) == -1 || setuid(0) == 0 || geteuid() == 0) {
-            log_errno("unable to drop privileges for qmail-remote");
-            _exit(111);
-        }
+    if (geteuid() == 0 && priv_drop(uid, gid) == -1) {
+        log_errno("unable to drop privileges for qmail-remote");
+        _exit(111);
     }
     if (snprintf(prog, sizeof prog, "%s/qmail-remote", bindir) >=
         (int)sizeof prog)
