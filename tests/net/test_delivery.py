@@ -941,10 +941,12 @@ class TestMbox(InstanceCase):
 
 
 class TestRemoteStaysQueued(InstanceCase):
-    """Without remote delivery, remote recipients wait in the queue and
-    survive a restart; done local recipients are not delivered again."""
+    """Remote recipients that cannot be delivered (here: the only route
+    leads to a closed port) wait in the queue and survive a restart; done
+    local recipients are not delivered again."""
 
     USERS = ("demo",)
+    CONTROL = {"smtproutes": ":[127.0.0.1]:1"}
 
     def test_remote_recipient_stays_queued(self):
         tok = token()
