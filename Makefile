@@ -18,6 +18,9 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -fstack-protector-strong -fPIE -Isrc/lib -Isrc/mail -MMD -MP
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 LIBS    := -lcdb -lcrypt
+# extra libraries for the programs of one directory, and for the unit
+# tests that link its modules
+LIBS_src/remote := -lunbound
 
 LIB_SRC  := $(wildcard src/lib/*.c) $(wildcard src/mail/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -30,6 +33,8 @@ PROGS := qmail-queue qmail-inject sendmail qmail-send qmail-clean \
          qmail-pop3d qmail-checkpw qmail-newu
 PROGS += qmail-rspawn
 main_qmail-rspawn := src/rspawn/qmail-rspawn.c
+PROGS += qmail-remote
+main_qmail-remote := src/remote/qmail-remote.c
 main_qmail-queue  := src/queue/qmail-queue.c
 main_qmail-inject := src/inject/qmail-inject.c
 main_sendmail     := src/inject/sendmail.c
@@ -70,7 +75,7 @@ $(LIB_A): $(LIB_OBJ)
 define prog_rule
 bin/$(1): $(BUILD)/$(main_$(1):.c=.o) $(patsubst %.c,$(BUILD)/%.o,$(call mods,$(patsubst %/,%,$(dir $(main_$(1)))))) $(LIB_A)
 	@mkdir -p bin
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS) $$(LIBS_$(patsubst %/,%,$(dir $(main_$(1)))))
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
@@ -87,7 +92,7 @@ unit_mods = $(foreach d,$(shell sed -n 's,^// modules: ,,p' $(1)),$(call mods,$(
 define unit_rule
 $(BUILD)/tests/$(1): tests/unit/$(1).c $(patsubst %.c,$(BUILD)/%.o,$(call unit_mods,tests/unit/$(1).c)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) -Wno-error=shadow $(CHECK_CFLAGS) $(addprefix -I,$(shell sed -n 's,^// modules: ,,p' tests/unit/$(1).c)) $$(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $$(LIBS) $(CHECK_LIBS)
+	$$(CC) $$(CFLAGS) -Wno-error=shadow $(CHECK_CFLAGS) $(addprefix -I,$(shell sed -n 's,^// modules: ,,p' tests/unit/$(1).c)) $$(LDFLAGS) -o $$@ $$(filter %.c %.o %.a,$$^) $$(LIBS) $(foreach d,$(shell sed -n 's,^// modules: ,,p' tests/unit/$(1).c),$$(LIBS_$(d))) $(CHECK_LIBS)
 endef
 $(foreach t,$(UNIT_SRC:tests/unit/%.c=%),$(eval $(call unit_rule,$(t))))
 
