@@ -25,6 +25,7 @@ class Peer:
     def __init__(self):
         self.sessions = []      # list of dicts: mail, rcpts, data
         self.later_ok = False
+        self.drop_in_data = 0   # hang up in DATA this many times
         self.lock = threading.Lock()
         peer = self
 
@@ -66,6 +67,10 @@ class Peer:
                             self.reply("250 2.1.5 ok")
                     elif up == "DATA":
                         self.reply("354 go ahead")
+                        if peer.drop_in_data > 0:
+                            peer.drop_in_data -= 1
+                            self.rfile.readline(100000)
+                            return      # connection lost mid-DATA
                         buf = []
                         while True:
                             l = self.rfile.readline(100000)
@@ -160,6 +165,25 @@ class TestRemoteChannel(unittest.TestCase):
         self.assertEqual([s["rcpts"] for s in self.peer.delivered()],
                          [["later@far.test"]])
         self.assertEqual(self.q.message_files("demo"), [])
+
+    def test_connection_lost_mid_data_is_retried_once(self):
+        self.peer.drop_in_data = 1
+        p = self.q.sendmail(["-f", "demo@localhost", "y@far.test"],
+                            b"Subject: mid-data\n\nx\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(qmtest.wait_until(
+            lambda: "to <y@far.test>: deferral" in self.q.log_text(), 20),
+            self.q.describe())
+        self.assertEqual(self.peer.delivered(), [])
+        self.q.flush()
+        self.assertTrue(qmtest.wait_until(lambda: self.qstat() == 0, 20),
+                        self.q.describe())
+        self.assertEqual([s["rcpts"] for s in self.peer.delivered()],
+                         [["y@far.test"]])
+        log = self.q.log_text()
+        # the log names the host and address used and its answer
+        self.assertRegex(log, r"to <y@far.test>: success: .*127\.0\.0\.1.*"
+                              r"250 2\.0\.0 queued as 42")
 
     def test_peer_down_keeps_mail_queued(self):
         self.peer.stop()
