@@ -1,0 +1,164 @@
+/*
+ * smtpd_conf.c: read qmail-smtpd's control files and environment.  See
+ * smtpd_conf.h; the settings and their defaults are in qmail-smtpd(8).
+ *
+ * A control file that exists but cannot be read is an error, never the
+ * default (control.h): the caller then refuses service with a 421.
+ */
+#include "smtpd_conf.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "env.h"
+#include "num.h"
+
+static int fail(dstr *err, const char *what)
+{
+    int saved = errno;
+    err->len = 0;
+    if (dstr_cats(err, what) == -1 || dstr_cats(err, ": ") == -1 ||
+        dstr_cats(err, strerror(saved)) == -1 || dstr_cat0(err) == -1)
+        err->len = 0;
+    errno = saved;
+    return -1;
+}
+
+/* The first line; it goes into replies and the Received line, so a
+ * control byte in it (a stray CR) is replaced. */
+static int line(const char *path, dstr *out, const char *def, dstr *err)
+{
+    size_t i;
+
+    if (control_readline(path, out, def) == -1 || dstr_cat0(out) == -1)
+        return fail(err, path);
+    for (i = 0; i < out->len; i++)
+        if ((unsigned char)out->s[i] < 32 || out->s[i] == 127)
+            out->s[i] = '?';
+    return 0;
+}
+
+static int number(const char *path, unsigned long long *out,
+                  unsigned long long def, dstr *err)
+{
+    if (control_readulong(path, out, def) == -1)
+        return fail(err, path);
+    return 0;
+}
+
+static int list(const char *path, dstr *out, int *missing, dstr *err)
+{
+    int r = control_readlist(path, out);
+    if (r == -1)
+        return fail(err, path);
+    if (missing)
+        *missing = r == 0;
+    dstr_lower(out);
+    return 0;
+}
+
+/* A number from the environment overrides the control file's. */
+static int env_number(const char *name, unsigned long long *out, dstr *err)
+{
+    const char *v = env_get(name);
+    if (!v)
+        return 0;
+    if (num_scan_ulong_str(v, out) == -1) {
+        errno = EINVAL;
+        return fail(err, name);
+    }
+    return 0;
+}
+
+static int clamp_int(unsigned long long v, int max)
+{
+    return v > (unsigned long long)max ? max : (int)v;
+}
+
+static const char *env_or_empty(const char *name)
+{
+    const char *v = env_get(name);
+    return v ? v : "";
+}
+
+int smtpd_conf_load(smtpd_conf *c, dstr *err)
+{
+    unsigned long long n;
+    const char *v;
+
+    memset(c, 0, sizeof *c);
+    if (line("control/me", &c->me, "localhost", err) == -1 ||
+        line("control/smtpgreeting", &c->greeting, c->me.s, err) == -1 ||
+        line("control/localiphost", &c->localiphost, c->me.s, err) == -1)
+        return -1;
+    if (list("control/badmailfrom", &c->badmailfrom, 0, err) == -1 ||
+        list("control/rcpthosts", &c->rcpthosts, &c->rcpthosts_missing,
+             err) == -1 ||
+        list("control/locals", &c->locals, 0, err) == -1)
+        return -1;
+    if (c->locals.len == 0) {
+        /* as qmail-send: no locals means me is the only local domain */
+        if (dstr_cats(&c->locals, c->me.s) == -1 ||
+            dstr_catc(&c->locals, 0) == -1)
+            return fail(err, "out of memory");
+        dstr_lower(&c->locals);
+    }
+
+    if (number("control/databytes", &c->databytes, 0, err) == -1 ||
+        env_number("DATABYTES", &c->databytes, err) == -1)
+        return -1;
+    if (number("control/timeoutsmtpd", &n, SMTPD_TIMEOUT_DEFAULT, err) == -1)
+        return -1;
+    c->timeout = n ? clamp_int(n, 86400 * 7) : 1;
+    if (number("control/timeoutsmtpdsession", &n, SMTPD_SESSION_DEFAULT,
+               err) == -1)
+        return -1;
+    c->session_timeout = clamp_int(n, 86400 * 365);
+    if (number("control/greetdelay", &n, SMTPD_GREETDELAY_DEFAULT, err) ==
+            -1 ||
+        env_number("GREETDELAY", &n, err) == -1)
+        return -1;
+    c->greetdelay = clamp_int(n, 300);
+    if (number("control/maxrcpt", &n, SMTPD_MAXRCPT_DEFAULT, err) == -1)
+        return -1;
+    c->maxrcpt = n ? (unsigned long)(n > 100000 ? 100000 : n) : 1;
+    if (number("control/maxerrors", &n, SMTPD_MAXERRORS_DEFAULT, err) == -1)
+        return -1;
+    c->maxerrors = n ? (unsigned long)(n > 1000000000 ? 1000000000 : n) : 1;
+    if (number("control/rcptcheck", &n, 1, err) == -1)
+        return -1;
+    c->rcptcheck = n != 0;
+
+    v = env_get("QMAILSMTPD_SYSTEMUSERS");
+    c->system_users = getuid() == 0 || (v && strcmp(v, "1") == 0);
+
+    v = env_get("RELAYCLIENT");
+    if (v) {
+        c->relayclient = 1;
+        if (strlen(v) > SMTPD_RELAYCLIENT_MAX) {
+            errno = E2BIG;
+            return fail(err, "RELAYCLIENT");
+        }
+        if (dstr_copys(&c->relayclient_value, v) == -1 ||
+            dstr_cat0(&c->relayclient_value) == -1)
+            return fail(err, "out of memory");
+    }
+    c->remoteip = env_or_empty("TCPREMOTEIP");
+    c->remotehost = env_or_empty("TCPREMOTEHOST");
+    c->localip = env_or_empty("TCPLOCALIP");
+    c->localhost = env_or_empty("TCPLOCALHOST");
+    return 0;
+}
+
+void smtpd_conf_free(smtpd_conf *c)
+{
+    dstr_free(&c->me);
+    dstr_free(&c->greeting);
+    dstr_free(&c->localiphost);
+    dstr_free(&c->badmailfrom);
+    dstr_free(&c->rcpthosts);
+    dstr_free(&c->locals);
+    dstr_free(&c->relayclient_value);
+}
