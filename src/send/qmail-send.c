@@ -45,6 +45,7 @@
 #include "log.h"
 #include "num.h"
 #include "qhome.h"
+#include "route.h"
 #include "queue.h"
 #include "send_msg.h"
 #include "send_sched.h"
@@ -78,8 +79,8 @@ static unsigned long long lifetime = 604800;
 static size_t active;
 static struct send_fifo ready_local, ready_remote;
 static struct send_heap later;
-static dstr virtuals = DSTR_ZERO, percenthack = DSTR_ZERO;
-static dstr me = DSTR_ZERO, locals = DSTR_ZERO, envnoathost = DSTR_ZERO,
+static route_conf routes = ROUTE_CONF_ZERO;
+static dstr me = DSTR_ZERO, envnoathost = DSTR_ZERO,
             bouncefrom = DSTR_ZERO, bouncehost = DSTR_ZERO,
             doublebounceto = DSTR_ZERO, doublebouncehost = DSTR_ZERO;
 static int homefd = -1; /* $QMAILHOME, for rereading control files */
@@ -95,7 +96,6 @@ static void die_nomem(void) { log_die(111, "fatal: out of memory"); }
 static void read_controls(int fatal)
 {
     unsigned long long c, cr, l;
-    dstr nl = DSTR_ZERO;
 
     if (control_readline("control/me", &me, "localhost") == -1 ||
         dstr_cat0(&me) == -1)
@@ -118,35 +118,15 @@ static void read_controls(int fatal)
             _exit(111);
         return;
     }
-    if (control_readlist("control/locals", &nl) == -1) {
-        log_errno("warning: unable to read control/locals");
-        if (fatal)
-            _exit(111);
-        dstr_free(&nl);
-        return;
-    }
-    if (nl.len == 0 && (dstr_cat(&nl, &me) == -1 || dstr_catc(&nl, 0) == -1))
-        die_nomem();
     {
-        dstr nv = DSTR_ZERO, np = DSTR_ZERO;
-        if (control_readlist("control/virtualdomains", &nv) == -1 ||
-            control_readlist("control/percenthack", &np) == -1) {
-            log_errno("warning: unable to read control/virtualdomains or "
-                      "control/percenthack");
-            dstr_free(&nl);
-            dstr_free(&nv);
-            dstr_free(&np);
+        const char *file;
+        if (route_conf_read(&routes, me.s, &file) == -1) {
+            log_errno("warning: unable to read %s", file);
             if (fatal)
                 _exit(111);
             return;
         }
-        dstr_free(&virtuals);
-        dstr_free(&percenthack);
-        virtuals = nv;
-        percenthack = np;
     }
-    dstr_free(&locals);
-    locals = nl;
     if (control_readline("control/envnoathost", &envnoathost, me.s) == -1 ||
         dstr_cat0(&envnoathost) == -1 ||
         control_readline("control/bouncefrom", &bouncefrom,
@@ -181,98 +161,6 @@ fail_me:
     log_errno("warning: unable to read control/me");
     if (fatal)
         _exit(111);
-}
-
-static int in_list(const dstr *list, const char *dom, size_t len)
-{
-    const char *p;
-    for (p = list_first(list); p; p = list_next(list, p))
-        if (strlen(p) == len && strncasecmp(p, dom, len) == 0)
-            return 1;
-    return 0;
-}
-
-/* The prepend of the virtualdomains line for key (len bytes), or NULL. */
-static const char *virtual_lookup(const char *key, size_t len)
-{
-    const char *p;
-    for (p = list_first(&virtuals); p; p = list_next(&virtuals, p)) {
-        const char *colon = strrchr(p, ':');
-        if (colon && (size_t)(colon - p) == len &&
-            strncasecmp(p, key, len) == 0)
-            return colon + 1;
-    }
-    return 0;
-}
-
-/*
- * Where does addr go (qmail-send(8))?  'L' local or 'R' remote.  For
- * local delivery, *route is set (malloc()ed) when qmail-lspawn must get a
- * different address: after percenthack ("u%h@dom" is "u@h" when dom is
- * listed in control/percenthack) or a virtualdomains line
- * ("user@dom:prepend" first, then "dom:prepend", then ".suffix:prepend"
- * from the longest suffix, then ":prepend"; local@dom becomes
- * prepend-local@dom; an empty prepend means remote).
- */
-static char classify(const char *addr, char **route)
-{
-    dstr a = DSTR_ZERO;
-    const char *at, *dom, *pre = 0;
-    size_t hops;
-
-    *route = 0;
-    if (dstr_cats(&a, addr) == -1 || dstr_cat0(&a) == -1)
-        die_nomem();
-    for (hops = 0;; hops++) {
-        char *pct;
-        at = strrchr(a.s, '@');
-        dom = at ? at + 1 : "";
-        pct = at ? memrchr(a.s, '%', (size_t)(at - a.s)) : 0;
-        if (!pct || hops >= 10 || !in_list(&percenthack, dom, strlen(dom)))
-            break;
-        /* "u%h@dom" -> "u@h" */
-        a.len = (size_t)(at - a.s);
-        *pct = '@';
-        if (dstr_cat0(&a) == -1)
-            die_nomem();
-    }
-    if (in_list(&locals, dom, strlen(dom)))
-        goto local;
-    if (at)
-        pre = virtual_lookup(a.s, strlen(a.s));
-    if (!pre) {
-        const char *d = dom;
-        pre = virtual_lookup(dom, strlen(dom));
-        while (!pre && (d = strchr(d + 1, '.')))
-            pre = virtual_lookup(d, strlen(d));
-        if (!pre)
-            pre = virtual_lookup("", 0);
-    }
-    if (!pre || !*pre) {
-        /* remote; keep the percenthack rewrite for the remote channel */
-        if (strcmp(a.s, addr) != 0)
-            *route = a.s;
-        else
-            dstr_free(&a);
-        return 'R';
-    }
-    {
-        dstr v = DSTR_ZERO;
-        size_t llen = at ? (size_t)(at - a.s) : strlen(a.s);
-        if (dstr_catf(&v, "%s-", pre) == -1 ||
-            dstr_catb(&v, a.s, llen) == -1 || dstr_catc(&v, '@') == -1 ||
-            dstr_cats(&v, dom) == -1 || dstr_cat0(&v) == -1)
-            die_nomem();
-        *route = v.s;
-        dstr_free(&a);
-        return 'L';
-    }
-local:
-    if (strcmp(a.s, addr) != 0)
-        *route = a.s;
-    else
-        dstr_free(&a);
-    return 'L';
 }
 
 /* ---- qmail-clean ------------------------------------------------------ */
@@ -569,7 +457,10 @@ static int load(const char *id, int at_start)
         if (m->env.rcpts[i].state != 'T')
             continue;
         m->todo++;
-        m->chan[i] = classify(m->env.rcpts[i].addr, &m->route[i]);
+        m->chan[i] = route_classify(&routes, m->env.rcpts[i].addr,
+                                    &m->route[i]);
+        if (!m->chan[i])
+            die_nomem();
         enqueue(m, i);
     }
     maybe_finish(m);

@@ -95,15 +95,12 @@ int smtpd_conf_load(smtpd_conf *c, dstr *err)
         return -1;
     if (list("control/badmailfrom", &c->badmailfrom, 0, err) == -1 ||
         list("control/rcpthosts", &c->rcpthosts, &c->rcpthosts_missing,
-             err) == -1 ||
-        list("control/locals", &c->locals, 0, err) == -1)
+             err) == -1)
         return -1;
-    if (c->locals.len == 0) {
-        /* as qmail-send: no locals means me is the only local domain */
-        if (dstr_cats(&c->locals, c->me.s) == -1 ||
-            dstr_catc(&c->locals, 0) == -1)
-            return fail(err, "out of memory");
-        dstr_lower(&c->locals);
+    {
+        const char *file;
+        if (route_conf_read(&c->route, c->me.s, &file) == -1)
+            return fail(err, file);
     }
 
     if (number("control/databytes", &c->databytes, 0, err) == -1 ||
@@ -159,6 +156,6 @@ void smtpd_conf_free(smtpd_conf *c)
     dstr_free(&c->localiphost);
     dstr_free(&c->badmailfrom);
     dstr_free(&c->rcpthosts);
-    dstr_free(&c->locals);
+    route_conf_free(&c->route);
     dstr_free(&c->relayclient_value);
 }

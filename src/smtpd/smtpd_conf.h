@@ -11,6 +11,7 @@
 #define SMTPD_CONF_H
 
 #include "dstr.h"
+#include "route.h"
 
 #define SMTPD_TIMEOUT_DEFAULT 1200
 #define SMTPD_SESSION_DEFAULT 3600
@@ -26,7 +27,8 @@ typedef struct smtpd_conf {
     dstr badmailfrom;           /* NUL-separated list, lower case */
     dstr rcpthosts;             /* NUL-separated list, lower case */
     int rcpthosts_missing;      /* control/rcpthosts does not exist */
-    dstr locals;                /* NUL-separated list, lower case */
+    route_conf route;           /* locals, virtualdomains, percenthack:
+                                   the routing qmail-send uses */
     unsigned long long databytes; /* 0: no limit */
     int timeout;                /* seconds, >= 1 */
     int session_timeout;        /* seconds, 0: none */

@@ -13,11 +13,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "log.h"
 #include "mailuser.h"
+#include "route.h"
 #include "num.h"
 #include "queue.h"
 #include "smtpd_addr.h"
@@ -266,10 +268,21 @@ void smtpd_do_rcpt(smtpd_session *s, const char *arg, size_t len)
             return;
         }
     }
-    dom = addr + at + 1;
-    if (c->rcptcheck && smtpd_policy_local(c, dom, alen - at - 1) &&
-        !is_postmaster(addr, at) && check_local(s, addr) == -1)
-        return;
+    if (c->rcptcheck && !is_postmaster(addr, at)) {
+        /* local (after percenthack and virtualdomains, as qmail-send will
+         * route it)?  Then the recipient must exist. */
+        char *rt = 0;
+        char where = route_classify(&c->route, addr, &rt);
+        if (!where) {
+            smtpd_reply(s, "451 4.3.0 out of memory");
+            smtpd_session_abort(s, "out of memory");
+            return;
+        }
+        r = where == 'L' ? check_local(s, rt ? rt : addr) : 0;
+        free(rt);
+        if (r == -1)
+            return;
+    }
 accept:
     if (alen > QUEUE_ADDR_MAX)
         goto toolong;

@@ -74,7 +74,7 @@ int smtpd_policy_rcpthosts(const smtpd_conf *c, const char *domain,
 
 int smtpd_policy_local(const smtpd_conf *c, const char *domain, size_t len)
 {
-    return len > 0 && smtpd_policy_listed(&c->locals, domain, len);
+    return len > 0 && smtpd_policy_listed(&c->route.locals, domain, len);
 }
 
 int smtpd_policy_badmailfrom(const smtpd_conf *c, const char *addr,
