@@ -83,6 +83,11 @@ int ctl_own_mailbox(const char *path);
  * (no one removes another's file).  A root install uses a setuid
  * qmail-queue instead.  Returns 0 or -1 after reporting. */
 int ctl_queue_share(const dstr *root);
+/* Run as root: the unprivileged ids a mail server (qmail-smtpd) gets from
+ * qmail-tcpd: the instance owner's, or nobody:nogroup for a root-owned
+ * instance (whose queue ctl_queue_share opened to that group).  Returns 1
+ * with the ids set, 0 when no drop is needed or possible. */
+int ctl_server_ids(uid_t *uid, gid_t *gid);
 
 /* Serialise the commands that start or stop services of an instance:
  * flock() on its run/ directory, waiting up to timeout_ms for another

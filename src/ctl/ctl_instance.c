@@ -216,6 +216,27 @@ int ctl_own(const char *path)
     return lchown(path, own_uid, own_gid);
 }
 
+int ctl_server_ids(uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw;
+    struct group *gr;
+
+    if (geteuid() != 0)
+        return 0;
+    if (own_active) {
+        *uid = own_uid;
+        *gid = own_gid;
+        return 1;
+    }
+    pw = getpwnam("nobody");
+    gr = getgrnam("nogroup");
+    if (!pw || pw->pw_uid == 0)
+        return 0;
+    *uid = pw->pw_uid;
+    *gid = gr ? gr->gr_gid : pw->pw_gid;
+    return 1;
+}
+
 int ctl_queue_share(const dstr *root)
 {
     struct group *gr;

@@ -190,12 +190,23 @@ static int tcpd_options(const ctl_service *s, const dstr *root,
             goto toolong;
     }
     if (strcmp(s->portfile, "control/smtpport") == 0) {
+        uid_t uid;
+        gid_t gid;
         if (dstr_catf(&msg, "421 %s too many connections, try again later",
                       host) == -1 ||
             dstr_cat0(&msg) == -1)
             ctl_nomem();
         if (argv_add(av, "-m", 0) == -1 || argv_add(av, msg.s, 0) == -1)
             goto toolong;
+        /* the SMTP server reads what strangers send: never as root */
+        if (ctl_server_ids(&uid, &gid)) {
+            char u[NUM_FMT_ULONG], g[NUM_FMT_ULONG];
+            num_fmt_ulong(u, uid);
+            num_fmt_ulong(g, gid);
+            if (argv_add(av, "-u", 0) == -1 || argv_add(av, u, 0) == -1 ||
+                argv_add(av, "-g", 0) == -1 || argv_add(av, g, 0) == -1)
+                goto toolong;
+        }
     }
     r = 0;
     goto out;
