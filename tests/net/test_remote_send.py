@@ -199,3 +199,39 @@ class TestRemoteChannel(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestOwnServerAsPeer(unittest.TestCase):
+    """Instance A delivers to instance B (our own qmail-smtpd) through
+    smtproutes: the message lands in B's Maildir; an unknown user is
+    refused by B at RCPT time and A bounces with B's words."""
+
+    def setUp(self):
+        qmtest.require(self, "qmail-start", "qmail-rspawn", "qmail-remote",
+                       "qmail-tcpd", "qmail-smtpd", "sendmail")
+        self.b = qmtest.Instance.for_test(self, hostname="b.test")
+        self.b.adduser("bob")
+        self.b.set_control("greetdelay", "0")
+        self.b.start()
+        self.a = qmtest.Instance.for_test(self)
+        self.a.adduser("alice")
+        self.a.set_control("smtproutes",
+                           "b.test:[127.0.0.1]:%d" % self.b.ports["smtp"])
+        self.a.start()
+
+    def test_delivery_and_bounce_between_instances(self):
+        p = self.a.sendmail(["-f", "alice@localhost", "bob@b.test",
+                             "nobody@b.test"],
+                            b"Subject: a to b\n\nacross\n..dots\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = self.b.wait_for_messages("bob", 1, timeout=30)
+        raw = got[0].as_bytes()
+        self.assertIn(b"Delivered-To: bob@b.test", raw)
+        self.assertIn(b"Return-Path: <alice@localhost>", raw)
+        self.assertTrue(raw.endswith(b"\n\nacross\n..dots\n"), raw[-60:])
+        bounce = self.a.wait_for_messages("alice", 1, timeout=30)[0]
+        braw = bounce.as_bytes()
+        self.assertEqual(bounce.get_content_type(), "multipart/report")
+        self.assertIn(b"Final-Recipient: rfc822; nobody@b.test", braw)
+        self.assertIn(b"Status: 5.1.1", braw)
+        self.assertNotIn(b"Final-Recipient: rfc822; bob@b.test", braw)
