@@ -10,17 +10,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bio.h"
 #include "date822.h"
 #include "dstr.h"
 #include "log.h"
+#include "qqueue.h"
 
 /* An enhanced status code "c.s.d" at p (RFC 3463: class 2, 4 or 5, then
  * 1-3 and 1-3 digits); returns its length or 0. */
@@ -151,13 +149,12 @@ int send_bounce(struct send_msg *m, const char *to, const char *envfrom,
                 const char *bindir, const char *me, const char *bouncefrom,
                 const char *bouncehost)
 {
+    static qqueue q;
     dstr head = DSTR_ZERO, tail = DSTR_ZERO, env = DSTR_ZERO,
          path = DSTR_ZERO, from = DSTR_ZERO, boundary = DSTR_ZERO;
     char prog[4096], buf[65536];
-    int msgpipe[2] = {-1, -1}, envpipe[2] = {-1, -1}, fd = -1, status;
     uint64_t left;
-    pid_t pid;
-    int r = -1;
+    int fd = -1, r = -1, code;
 
     if (dstr_catf(&from, "%s@%s", bouncefrom, bouncehost) == -1 ||
         dstr_cat0(&from) == -1 ||
@@ -178,87 +175,37 @@ int send_bounce(struct send_msg *m, const char *to, const char *envfrom,
         log_errno("warning: unable to read %s for its bounce", path.s);
         goto out;
     }
+    /* bounces go to qmail-queue itself, never through $QMAILQUEUE */
     snprintf(prog, sizeof prog, "%s/qmail-queue", bindir);
-    if (pipe2(msgpipe, O_CLOEXEC) == -1 || pipe2(envpipe, O_CLOEXEC) == -1) {
-        log_errno("warning: unable to create pipes for a bounce");
+    if (qqueue_start(&q, prog, 0) == -1) {
+        log_errno("warning: unable to run %s for a bounce", prog);
         goto out;
     }
-    pid = fork();
-    if (pid == -1) {
-        log_errno("warning: unable to fork for a bounce");
-        goto out;
-    }
-    if (pid == 0) {
-        char *argv[] = {"qmail-queue", 0};
-        if (dup2(msgpipe[0], 0) == -1 || dup2(envpipe[0], 1) == -1)
-            _exit(QQ_BUG);
-        signal(SIGPIPE, SIG_DFL);
-        execv(prog, argv);
-        _exit(QQ_BUG);
-    }
-    close(msgpipe[0]);
-    close(envpipe[0]);
-    msgpipe[0] = envpipe[0] = -1;
-
-    /* qmail-queue reads the whole message before the envelope */
-    if (fd_write_all(msgpipe[1], head.s, head.len, 0) == -1)
-        goto wait;
-    left = m->env.msglen;
-    while (left > 0) {
+    qqueue_put(&q, head.s, head.len);
+    for (left = m->env.msglen; left > 0;) {
         ssize_t n = read(fd, buf, left < sizeof buf ? (size_t)left
                                                      : sizeof buf);
+        if (n == -1 && errno == EINTR)
+            continue;
         if (n <= 0) {
-            if (n == -1 && errno == EINTR)
-                continue;
-            goto wait;
+            qqueue_abort(&q);
+            log_line("warning: unable to read %s for its bounce", path.s);
+            goto out;
         }
-        if (fd_write_all(msgpipe[1], buf, (size_t)n, 0) == -1)
-            goto wait;
+        qqueue_put(&q, buf, (size_t)n);
         left -= (uint64_t)n;
     }
-    if (fd_write_all(msgpipe[1], tail.s, tail.len, 0) == -1)
-        goto wait;
-    close(msgpipe[1]);
-    msgpipe[1] = -1;
-    if (fd_write_all(envpipe[1], env.s, env.len, 0) == -1)
-        goto wait;
-    close(envpipe[1]);
-    envpipe[1] = -1;
-    r = 0;
-wait:
-    if (msgpipe[1] != -1) {
-        close(msgpipe[1]);
-        msgpipe[1] = -1;
-    }
-    if (envpipe[1] != -1) {
-        close(envpipe[1]);
-        envpipe[1] = -1;
-    }
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) {
-            status = 0x100 * QQ_BUG;
-            break;
-        }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : QQ_BUG;
+    qqueue_put(&q, tail.s, tail.len);
+    code = qqueue_finish(&q, env.s, env.len);
+    if (code != 0 || q.failed)
         log_line("warning: unable to queue bounce for msg %s: qmail-queue: "
                  "%s",
-                 m->id, queue_exit_text(code));
-        r = -1;
-    } else if (r == -1) {
-        log_line("warning: unable to write bounce for msg %s", m->id);
-    }
+                 m->id, code <= 255 ? queue_exit_text(code) : "crashed");
+    else
+        r = 0;
 out:
     if (fd != -1)
         close(fd);
-    if (msgpipe[0] != -1)
-        close(msgpipe[0]);
-    if (msgpipe[1] != -1)
-        close(msgpipe[1]);
-    if (envpipe[0] != -1)
-        close(envpipe[0]);
-    if (envpipe[1] != -1)
-        close(envpipe[1]);
     dstr_free(&head);
     dstr_free(&tail);
     dstr_free(&env);

@@ -91,7 +91,7 @@ static int read_message(smtpd_session *s, smtpd_data *d)
                                s->dataout, &out);
         io->pos += used;
         if (!d->flags) /* a flawed message is only read, not queued */
-            smtpd_qq_put(&s->qq, s->dataout, out);
+            qqueue_put(&s->qq, s->dataout, out);
         if (d->lines != lines) {
             /* each line gets its own deadline */
             lines = d->lines;
@@ -128,9 +128,9 @@ static void verdict(smtpd_session *s, int code, pid_t qp,
         smtpd_reply(s, "451 4.3.0 %s; try again later",
                     queue_exit_text(code));
     } else {
-        const char *what = code == SMTPD_QQ_TIMEOUT
+        const char *what = code == QQUEUE_TIMEOUT
                                ? "did not finish in time"
-                               : code == SMTPD_QQ_WAITERR ? "was lost"
+                               : code == QQUEUE_WAITERR ? "was lost"
                                                           : "crashed";
         log_line("%ld: message from <%s> not queued: qmail-queue %s", s->pid,
                  s->sender.s, what);
@@ -150,8 +150,8 @@ void smtpd_do_data(smtpd_session *s)
         smtpd_reply_err(s, "554 5.5.1 no valid recipients");
         return;
     }
-    if (smtpd_qq_program(&prog) == -1 ||
-        smtpd_qq_start(&s->qq, prog.s, c->timeout) == -1) {
+    if (qqueue_program(&prog) == -1 ||
+        qqueue_start(&s->qq, prog.s, c->timeout) == -1) {
         log_errno("%ld: unable to start %s", s->pid,
                   prog.s ? prog.s : "qmail-queue");
         dstr_free(&prog);
@@ -163,30 +163,30 @@ void smtpd_do_data(smtpd_session *s)
     qp = s->qq.pid;
     if (smtpd_received(&s->reply, s->helo, c->remotehost, c->remoteip,
                        c->me.s, s->esmtp ? "ESMTP" : "SMTP", time(0)) == -1) {
-        smtpd_qq_abort(&s->qq);
+        qqueue_abort(&s->qq);
         smtpd_reply(s, "451 4.3.0 out of memory");
         smtpd_session_abort(s, "out of memory");
         return;
     }
-    smtpd_qq_put(&s->qq, s->reply.s, s->reply.len);
+    qqueue_put(&s->qq, s->reply.s, s->reply.len);
     smtpd_reply(s, "354 go ahead; end with <CRLF>.<CRLF>");
     smtpd_data_init(&d, c->databytes);
     if (!read_message(s, &d)) {
-        smtpd_qq_abort(&s->qq);
+        qqueue_abort(&s->qq);
         return;
     }
     if (d.flags) {
-        smtpd_qq_abort(&s->qq);
+        qqueue_abort(&s->qq);
         refuse(s, &d);
     } else {
         /* the envelope ends with an empty record */
         if (dstr_catc(&s->envelope, 0) == -1) {
-            smtpd_qq_abort(&s->qq);
+            qqueue_abort(&s->qq);
             smtpd_reply(s, "451 4.3.0 out of memory");
             smtpd_session_abort(s, "out of memory");
             return;
         }
-        code = smtpd_qq_finish(&s->qq, s->envelope.s, s->envelope.len);
+        code = qqueue_finish(&s->qq, s->envelope.s, s->envelope.len);
         verdict(s, code, qp, d.size);
     }
     smtpd_txn_reset(s);

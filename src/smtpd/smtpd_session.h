@@ -40,7 +40,7 @@ typedef struct smtpd_session {
     dstr reply;                 /* scratch */
     char line[SMTPD_CMD_MAIL_MAX + 1];
     char dataout[SMTPD_IN_MAX + 1];
-    smtpd_qq qq;
+    qqueue qq;
 } smtpd_session;
 
 void smtpd_session_init(smtpd_session *s, smtpd_conf *c, smtpd_io *io);

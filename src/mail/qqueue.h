@@ -1,0 +1,53 @@
+/*
+ * qqueue: hand one message to qmail-queue (or $QMAILQUEUE) while it is
+ * produced, for every program that queues mail: qmail-smtpd, qmail-inject,
+ * qmail-local (forwards), qmail-send (bounces).
+ *
+ * qmail-queue reads the message on its fd 0 and then the envelope on its
+ * fd 1 (qmail-queue(8)); its exit code is the verdict.  The message is
+ * streamed through a pipe, so memory stays bounded whatever its size.  A
+ * message the caller gives up on is abandoned: the child is killed and
+ * gets no envelope, so nothing is queued.  With a timeout, every write and
+ * the wait for the exit have deadlines (the child is then killed and the
+ * message reported as not queued: at worst a duplicate, never a loss).
+ */
+#ifndef QQUEUE_H
+#define QQUEUE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "bio.h"
+#include "dstr.h"
+
+/* finish() results beyond qmail-queue's own exit codes (0..255) */
+#define QQUEUE_CRASHED 256   /* 256 + signal number */
+#define QQUEUE_TIMEOUT 1000  /* it did not exit in time: killed */
+#define QQUEUE_WAITERR 1001  /* could not wait for it */
+
+typedef struct qqueue {
+    pid_t pid;
+    int pidfd;          /* -1 if the kernel has none: plain waitpid */
+    int envfd;
+    int failed;         /* a write failed: the message is not queued */
+    int timeout;        /* seconds, per write and for the exit; 0: none */
+    bio msg;
+    char buf[65536];
+} qqueue;
+
+/* The program to run: $QMAILQUEUE (relative to the current directory),
+ * else qmail-queue beside our binary. */
+int qqueue_program(dstr *out);
+/* Start it.  Returns 0, or -1 with errno (also when exec failed). */
+int qqueue_start(qqueue *q, const char *prog, int timeout);
+/* Message bytes; a write error is remembered in q->failed. */
+void qqueue_put(qqueue *q, const void *data, size_t n);
+/* End of message: send the envelope (n bytes) and wait for the exit.
+ * Returns qmail-queue's exit code or a QQUEUE_* value.  When q->failed is
+ * set afterwards, the message must be reported as not queued whatever the
+ * code says. */
+int qqueue_finish(qqueue *q, const char *env, size_t n);
+/* Abandon the message: kill the child and reap it. */
+void qqueue_abort(qqueue *q);
+
+#endif
