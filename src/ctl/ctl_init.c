@@ -273,13 +273,15 @@ out:
     "#   qmail-tcprules control/%s.cdb control/%s.tmp < control/%s\n"
 
 /* Default rules per service (by the NAME of control/NAMEport): loopback
- * clients may relay through SMTP and QMTP; QMQP trusts its clients with
+ * clients may relay through SMTP and QMTP (and skip SMTP's early-talker
+ * pause); QMQP trusts its clients with
  * every recipient, so only loopback may use it; the others allow all. */
 static const struct init_rules {
     const char *service;
     const char *rules;
 } init_rules[] = {
-    {"smtp", "127.:allow,RELAYCLIENT=\"\"\n::1:allow,RELAYCLIENT=\"\"\n"
+    {"smtp", "127.:allow,RELAYCLIENT=\"\",GREETDELAY=\"0\"\n"
+             "::1:allow,RELAYCLIENT=\"\",GREETDELAY=\"0\"\n"
              ":allow\n"},
     {"qmtp", "127.:allow,RELAYCLIENT=\"\"\n::1:allow,RELAYCLIENT=\"\"\n"
              ":allow\n"},
