@@ -8,7 +8,10 @@
  *
  * checkpw_dummy() spends the time of a yescrypt hash at the default cost
  * (what `qmailctl adduser` makes), so that a name that does not exist
- * takes about as long to refuse as a wrong password.
+ * takes about as long to refuse as a wrong password for such a hash.  A
+ * hash of another method or cost (sha512-crypt in /etc/shadow) takes
+ * another time: the caller hides the difference (qmail-popup answers a
+ * failed login at a fixed time after PASS).
  */
 #ifndef CHECKPW_AUTH_H
 #define CHECKPW_AUTH_H

@@ -44,6 +44,10 @@ static enum checkpw_found system_user(const char *name,
         snprintf(why, whysize, "%s has uid 0: never served", name);
         return CHECKPW_USER_NOLOGIN;
     }
+    if (pw->pw_gid == 0) {
+        snprintf(why, whysize, "%s has gid 0: never served", name);
+        return CHECKPW_USER_NOLOGIN;
+    }
     errno = 0;
     sp = getspnam(name);
     if (sp) {

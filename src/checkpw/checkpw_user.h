@@ -4,13 +4,13 @@
  * In order:
  *   1. an instance user: a line NAME:HASH in $QMAILHOME/users/passwd.
  *      Its home is $QMAILHOME/mail/NAME (a real directory, not a link),
- *      and it runs as the owner of that directory.
+ *      and it runs as the owner and group of that directory.
  *   2. $QMAILHOME/mail/NAME without a password line: an instance user
  *      whose POP3 login is off (qmailctl adduser without a password).
  *   3. only when running as root (a root install), and only for a name
  *      that is not an instance user: a system account (getpwnam, the hash
- *      from getspnam) other than uid 0, whose home directory exists and
- *      belongs to it, and whose account has not expired.
+ *      from getspnam) with neither uid 0 nor gid 0, whose home directory
+ *      exists and belongs to it, and whose account has not expired.
  *
  * Names must be 1-64 of [a-z0-9._-], not starting with '.' or '-' (as for
  * mail recipients, mailuser.h); others are unknown without a lookup.

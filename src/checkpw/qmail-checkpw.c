@@ -11,21 +11,26 @@
  * (normally "qmail-pop3d Maildir") with the rest of the environment and
  * descriptors as they are.  Otherwise exit:
  *
- *   1    bad name or password (unknown names take the same path and about
- *        the same time: a dummy hash is computed for them)
+ *   1    bad name or password (unknown names take the same path: a dummy
+ *        yescrypt hash is computed for them; a user whose hash has
+ *        another method or cost answers in another time, which
+ *        qmail-popup hides by answering at a fixed time after PASS)
  *   2    misuse: no subprogram, descriptor 3 missing or malformed
  *   111  temporary problem (password file unreadable, cannot switch user)
  *
  * Who the users are: checkpw_user.h.  How passwords are checked:
- * checkpw_auth.h.  A mailbox is never served as root: a home owned by
- * root, or a system account with uid 0, is refused.  When not running as
- * root, only mailboxes owned by the user it runs as can be served.
+ * checkpw_auth.h.  A mailbox is never served as root or with root's
+ * group: a home owned by uid 0 or (for the instance's users, whose group
+ * is the home's) by gid 0, or a system account with uid 0 or gid 0, is
+ * refused.  When not running as root, only mailboxes owned by the user it
+ * runs as can be served.
  *
  * A relative subprogram path is taken relative to the directory this was
  * started in, not the home directory.
  *
  * Trust: the input on fd 3 comes from a network client through the
- * caller.  The password is wiped from memory before the exec.
+ * caller.  The password is wiped from memory before the exec; until then
+ * core dumps are off and the process is not dumpable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +82,7 @@ static int drop_to(uid_t uid, gid_t gid)
 
 int main(int argc, char **argv)
 {
+    static const struct rlimit nocore = {0, 0};
     char qhome[PATH_MAX], prog[PATH_MAX], why[PATH_MAX + 200];
     const char *name;
     struct stat st;
@@ -84,6 +92,12 @@ int main(int argc, char **argv)
     if (argc < 2) {
         log_line("usage: qmail-checkpw subprogram [args...]");
         return 2;
+    }
+    /* no core file or debugger shows the password */
+    if (setrlimit(RLIMIT_CORE, &nocore) == -1 ||
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+        log_errno("unable to turn core dumps off");
+        return 111;
     }
     if (checkpw_input_read(3, INPUT_TIMEOUT, &input) == -1) {
         if (errno == EBADF) {
@@ -166,7 +180,8 @@ int main(int argc, char **argv)
         done(111);
     }
     close(homefd);
-    if (st.st_uid != user.uid) {
+    /* an instance user's group is the home's: it must not change either */
+    if (st.st_uid != user.uid || (!user.system && st.st_gid != user.gid)) {
         log_line("user %s: home %s changed owner meanwhile", user.name,
                  user.home);
         done(111);
@@ -175,6 +190,12 @@ int main(int argc, char **argv)
         if (user.uid == 0) {
             log_line("user %s: home %s belongs to root: refusing to serve "
                      "a mailbox as root", user.name, user.home);
+            done(111);
+        }
+        if (user.gid == 0) {
+            log_line("user %s: home %s has group root (gid 0): refusing to "
+                     "serve a mailbox with root's group", user.name,
+                     user.home);
             done(111);
         }
         if (drop_to(user.uid, user.gid) == -1) {

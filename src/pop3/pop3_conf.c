@@ -17,7 +17,8 @@ struct setting {
 
 static const struct setting settings[] = {
     {"timeoutpop3d", 600, 1, 86400},
-    {"pop3faildelay", 2, 0, 60},
+    {"timeoutpop3login", 120, 1, 86400},
+    {"pop3faildelay", 2, 1, 60},
     {"pop3addrfailures", 10, 0, 1000000},
     {"pop3addrwindow", 600, 1, 604800},
 };
@@ -61,8 +62,9 @@ int pop3_conf_read(const char *qhome, struct pop3_conf *c, int tolerant,
         }
     }
     c->timeout = (int)v[0];
-    c->faildelay = (int)v[1];
-    c->addrfailures = (unsigned long)v[2];
-    c->addrwindow = (long)v[3];
+    c->logintimeout = (int)v[1];
+    c->faildelay = (int)v[2];
+    c->addrfailures = (unsigned long)v[3];
+    c->addrwindow = (long)v[4];
     return 0;
 }

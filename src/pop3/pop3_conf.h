@@ -7,8 +7,14 @@
  *   timeoutpop3d       seconds a client may take to send a command line,
  *                      and to take a reply (default 600, RFC 1939's
  *                      minimum autologout timer; 1..86400)
- *   pop3faildelay      seconds qmail-popup waits before answering a failed
- *                      login (default 2; 0..60)
+ *   timeoutpop3login   seconds qmail-popup gives a client for its whole
+ *                      login, from the connection to a successful PASS,
+ *                      however many commands it sends (default 120;
+ *                      1..86400)
+ *   pop3faildelay      qmail-popup answers a failed login this many
+ *                      seconds after the PASS arrived, however long the
+ *                      check took (default 2; 1..60: never 0, so that
+ *                      the answer's timing says nothing about the name)
  *   pop3addrfailures   failed logins per address (IPv6: /64) within the
  *                      window after which qmail-popup refuses logins from
  *                      it (default 10; 0 turns the limit off)
@@ -26,6 +32,7 @@
 
 struct pop3_conf {
     int timeout;
+    int logintimeout;
     int faildelay;
     unsigned long addrfailures;
     long addrwindow;

@@ -23,10 +23,13 @@ void pop3_enc_init(struct pop3_enc *e, int stuff,
 }
 
 /* A line ended (its LF was just passed on): header, body and TOP. */
-static void line_end(struct pop3_enc *e, size_t octets_before_lf, int cr)
+static void line_end(struct pop3_enc *e)
 {
-    int empty = octets_before_lf == 0 || (octets_before_lf == 1 && cr);
+    int empty = e->line_octets == 0;
 
+    e->line_start = 1;
+    e->cr = 0;
+    e->line_octets = 0;
     if (!e->in_body) {
         if (empty) {
             e->in_body = 1;
@@ -46,19 +49,30 @@ size_t pop3_enc_feed(struct pop3_enc *e, const char *in, size_t n, char *out)
 
     for (i = 0; i < n && !e->done; i++) {
         char c = in[i];
-        if (c == '\n') {
-            if (!e->cr) {
-                if (out)
-                    out[o] = '\r';
-                o++;
-            }
+        if (e->cr) {
+            /* the CR before went out: its LF, whether this is one or not */
             if (out)
                 out[o] = '\n';
             o++;
-            line_end(e, e->line_octets, e->cr);
-            e->line_start = 1;
-            e->cr = 0;
-            e->line_octets = 0;
+            line_end(e);
+            if (c == '\n' || e->done)
+                continue;
+        }
+        if (c == '\n') {
+            if (out) {
+                out[o] = '\r';
+                out[o + 1] = '\n';
+            }
+            o += 2;
+            line_end(e);
+            continue;
+        }
+        if (c == '\r') {
+            if (out)
+                out[o] = '\r';
+            o++;
+            e->cr = 1;
+            e->line_start = 0;
             continue;
         }
         if (e->line_start && c == '.' && e->stuff) {
@@ -70,7 +84,6 @@ size_t pop3_enc_feed(struct pop3_enc *e, const char *in, size_t n, char *out)
             out[o] = c;
         o++;
         e->line_start = 0;
-        e->cr = c == '\r';
         e->line_octets++;
     }
     return o;
@@ -82,7 +95,7 @@ size_t pop3_enc_finish(struct pop3_enc *e, char *out)
 
     if (e->done || e->line_start)
         return 0;
-    /* a final line without LF: end it; a trailing CR becomes its CR LF */
+    /* a final line without LF: end it; a trailing CR gets its LF */
     if (!e->cr) {
         if (out)
             out[o] = '\r';
@@ -91,8 +104,7 @@ size_t pop3_enc_finish(struct pop3_enc *e, char *out)
     if (out)
         out[o] = '\n';
     o++;
-    e->line_start = 1;
-    e->cr = 0;
+    line_end(e);
     return o;
 }
 

@@ -161,35 +161,99 @@ long pop3_throttle_count(int fd, const struct pop3_throttle_key *k,
     return n;
 }
 
-long pop3_throttle_add(int fd, const struct pop3_throttle_key *k,
-                       int64_t now, int64_t window)
+static int store(int fd, uint32_t slot, const struct record *r)
 {
     unsigned char raw[POP3_THROTTLE_RECORD];
+    ssize_t w;
+
+    encode(r, raw);
+    do
+        w = pwrite(fd, raw, sizeof raw, (off_t)slot * POP3_THROTTLE_RECORD);
+    while (w == -1 && errno == EINTR);
+    if (w == -1)
+        return -1;
+    if (w != (ssize_t)sizeof raw) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* Under the lock: count one more for k if it has fewer than limit (0:
+ * no limit).  1 counted (*count the new count), 0 not, -1 error. */
+static int add_locked(int fd, const struct pop3_throttle_key *k, int64_t now,
+                      int64_t window, unsigned long limit, long *count)
+{
     struct record r;
     uint32_t slot;
     int found;
-    ssize_t w;
 
-    if (lock(fd) == -1)
-        return -1;
     if (locate(fd, k, now, window, &slot, &r, &found) == -1)
-        goto fail;
+        return -1;
     if (!found || expired(&r, now, window)) {
         memcpy(r.key, k->b, sizeof k->b);
         r.count = 0;
         r.start = now;
     }
+    if (limit && r.count >= limit) {
+        *count = (long)r.count;
+        return 0;
+    }
     if (r.count < UINT32_MAX)
         r.count++;
-    encode(&r, raw);
-    do
-        w = pwrite(fd, raw, sizeof raw, (off_t)slot * POP3_THROTTLE_RECORD);
-    while (w == -1 && errno == EINTR);
-    if (w != (ssize_t)sizeof raw)
-        goto fail;
+    if (store(fd, slot, &r) == -1)
+        return -1;
+    *count = (long)r.count;
+    return 1;
+}
+
+long pop3_throttle_add(int fd, const struct pop3_throttle_key *k,
+                       int64_t now, int64_t window)
+{
+    long n;
+    int r;
+
+    if (lock(fd) == -1)
+        return -1;
+    r = add_locked(fd, k, now, window, 0, &n);
     flock(fd, LOCK_UN);
-    return (long)r.count;
-fail:
+    return r == -1 ? -1 : n;
+}
+
+int pop3_throttle_try(int fd, const struct pop3_throttle_key *k, int64_t now,
+                      int64_t window, unsigned long limit)
+{
+    long n;
+    int r;
+
+    if (limit == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (lock(fd) == -1)
+        return -1;
+    r = add_locked(fd, k, now, window, limit, &n);
     flock(fd, LOCK_UN);
-    return -1;
+    return r;
+}
+
+int pop3_throttle_refund(int fd, const struct pop3_throttle_key *k,
+                         int64_t when, int64_t now, int64_t window)
+{
+    struct record r;
+    uint32_t slot;
+    int found, ret = 0;
+
+    if (lock(fd) == -1)
+        return -1;
+    if (locate(fd, k, now, window, &slot, &r, &found) == -1) {
+        ret = -1;
+    } else if (found && !expired(&r, now, window) && r.start <= when) {
+        /* the attempt was counted in this window: take it back */
+        if (--r.count == 0)
+            memset(&r, 0, sizeof r); /* the slot is free again */
+        ret = store(fd, slot, &r);
+    }
+    flock(fd, LOCK_UN);
+    return ret;
 }

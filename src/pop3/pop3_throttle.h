@@ -2,9 +2,12 @@
  * pop3_throttle: failed POP3 logins per client address, across
  * connections.
  *
- * qmail-popup counts each failed login of an address in a small table
- * file, $QMAILHOME/run/pop3-failures.  When an address has
- * control/pop3addrfailures failures within control/pop3addrwindow
+ * qmail-popup counts each login attempt of an address in a small table
+ * file, $QMAILHOME/run/pop3-failures, before it checks the password, and
+ * takes the attempt back when the login succeeded.  The check and the
+ * count are one step under the lock, so parallel connections cannot
+ * slip past the limit: when an address has control/pop3addrfailures
+ * failed (or still unfinished) logins within control/pop3addrwindow
  * seconds of its first one, qmail-popup refuses its logins (without
  * checking the password) until that window has passed.  IPv6 clients
  * are counted per /64 network, the block a single host usually holds;
@@ -46,5 +49,15 @@ long pop3_throttle_count(int fd, const struct pop3_throttle_key *k,
 /* Count one more failure of k; returns the new count, or -1 on error. */
 long pop3_throttle_add(int fd, const struct pop3_throttle_key *k,
                        int64_t now, int64_t window);
+/* In one step under the lock: if k has fewer than limit failures in the
+ * current window, count one more and return 1; else count nothing and
+ * return 0.  -1 on error. */
+int pop3_throttle_try(int fd, const struct pop3_throttle_key *k, int64_t now,
+                      int64_t window, unsigned long limit);
+/* Take back one attempt of k counted at time when (the login succeeded),
+ * if the window it was counted in is still the current one.  Returns 0,
+ * or -1 on error. */
+int pop3_throttle_refund(int fd, const struct pop3_throttle_key *k,
+                         int64_t when, int64_t now, int64_t window);
 
 #endif

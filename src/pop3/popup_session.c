@@ -5,12 +5,16 @@
  */
 #include "popup_session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +23,7 @@
 #include "bio.h"
 #include "log.h"
 #include "pop3_throttle.h"
+#include "timeutil.h"
 
 #define NEED_USER 1u
 #define NEED_PASS 2u
@@ -58,11 +63,62 @@ int popup_make_stamp(const char *host, char *out, size_t outsize)
     return n > 0 && (size_t)n < outsize ? 0 : -1;
 }
 
-static void sleep_seconds(int s)
+int popup_peer_address(int fd, char *out, size_t outsize)
 {
-    struct timespec ts = {s, 0};
-    while (s > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    const void *addr;
+
+    memset(&sa, 0, sizeof sa);
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) == -1)
+        return -1;
+    if (sa.ss_family == AF_INET)
+        addr = &((const struct sockaddr_in *)&sa)->sin_addr;
+    else if (sa.ss_family == AF_INET6)
+        addr = &((const struct sockaddr_in6 *)&sa)->sin6_addr;
+    else
+        return -1;
+    return inet_ntop(sa.ss_family, addr, out, (socklen_t)outsize) ? 0 : -1;
+}
+
+/* Sleep until time_mono_ms() reaches when. */
+static void sleep_until(int64_t when)
+{
+    for (;;) {
+        int64_t left = when - time_mono_ms();
+        struct timespec ts;
+        if (left <= 0)
+            return;
+        ts.tv_sec = (time_t)(left / 1000);
+        ts.tv_nsec = (long)(left % 1000) * 1000000L;
+        nanosleep(&ts, 0);
+    }
+}
+
+/* When to answer a failed login: pop3faildelay after the PASS arrived,
+ * or the first multiple of it that is not past yet, so that the time the
+ * check took does not show. */
+static int64_t fail_answer_at(const struct popup *p)
+{
+    int64_t step = (int64_t)p->conf.faildelay * 1000, now = time_mono_ms();
+    int64_t at = p->pass_at + step;
+
+    if (step <= 0)
+        return now;
+    if (at < now)
+        at += ((now - at + step - 1) / step) * step;
+    return at;
+}
+
+/* Seconds a reply may take: timeoutpop3d, and no more than what is left
+ * of the login time (at least 1, for a last word). */
+static int write_timeout(const struct popup *p)
+{
+    int64_t left = (p->login_deadline - time_mono_ms() + 999) / 1000;
+
+    if (!p->login_deadline || left >= p->conf.timeout)
+        return p->conf.timeout;
+    return left < 1 ? 1 : (int)left;
 }
 
 static void reply(struct popup *p, const char *text)
@@ -72,7 +128,7 @@ static void reply(struct popup *p, const char *text)
 
     if (n < 0 || (size_t)n >= sizeof line)
         n = (int)sizeof line - 1;
-    if (fd_write_all(p->outfd, line, (size_t)n, p->conf.timeout) == -1) {
+    if (fd_write_all(p->outfd, line, (size_t)n, write_timeout(p)) == -1) {
         p->done = 1;
         p->exitcode = 0;
     }
@@ -90,20 +146,38 @@ static void bad_command(struct popup *p, const char *text)
 
 /* ---- the checkpassword program ------------------------------------------- */
 
+/* In the child: close every descriptor above 3, whatever our caller left
+ * open (tcpserver's, inetd's): they are not for the mailbox owner. */
+static void close_others(void)
+{
+    struct rlimit rl;
+    long fd, max = 65536;
+
+    if (close_range(4, ~0U, 0) == 0)
+        return;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)max)
+        max = (long)rl.rlim_cur;
+    for (fd = 4; fd < max; fd++)
+        close((int)fd);
+}
+
 /* Run it with data on fd 3; returns its wait status, or -1 if it could not
- * be started (logged). */
-static int run_checkpassword(struct popup *p, const char *data, size_t len)
+ * be started (logged).  data is wiped as soon as it is in the pipe. */
+static int run_checkpassword(struct popup *p, char *data, size_t len)
 {
     int fds[2], status;
     pid_t pid;
 
     if (pipe2(fds, O_CLOEXEC) == -1) {
         log_errno("unable to make a pipe");
+        explicit_bzero(data, len);
         return -1;
     }
     pid = fork();
     if (pid == -1) {
         log_errno("unable to fork");
+        explicit_bzero(data, len);
         close(fds[0]);
         close(fds[1]);
         return -1;
@@ -120,6 +194,7 @@ static int run_checkpassword(struct popup *p, const char *data, size_t len)
                 _exit(111);
             close(fds[0]);
         }
+        close_others();
         signal(SIGPIPE, SIG_DFL);
         execvp(p->subprogram[0], p->subprogram);
         log_errno("unable to run %s", p->subprogram[0]);
@@ -131,6 +206,8 @@ static int run_checkpassword(struct popup *p, const char *data, size_t len)
     if (fd_write_all(fds[1], data, len, p->conf.timeout) == -1 &&
         errno != EPIPE)
         log_errno("unable to write to %s", p->subprogram[0]);
+    /* the password is in the pipe: no need to keep it for the session */
+    explicit_bzero(data, len);
     close(fds[1]);
     while (waitpid(pid, &status, 0) == -1)
         if (errno != EINTR) {
@@ -140,32 +217,67 @@ static int run_checkpassword(struct popup *p, const char *data, size_t len)
     return status;
 }
 
-/* Count a failure of this address; 1 if it is over the limit now. */
-static int address_blocked(struct popup *p, int add)
+/* The per-address table's key for the client, or -1 (logged once per
+ * session) when its address is not known. */
+static int throttle_key(struct popup *p, struct pop3_throttle_key *key)
+{
+    if (pop3_throttle_key(p->remote, key) == 0)
+        return 0;
+    if (!p->noaddr_logged)
+        log_line("client address %s is not an IP address: no limit on "
+                 "failed logins per address for this connection",
+                 p->remote);
+    p->noaddr_logged = 1;
+    return -1;
+}
+
+/* Count this login attempt of the address before the check, in one step
+ * with the check of its limit.  1 counted, 0 refused (over the limit),
+ * -1 not counted (no limit, no address, or the table is unusable). */
+static int count_attempt(struct popup *p)
 {
     struct pop3_throttle_key key;
-    long n;
-    int fd;
+    int fd, r;
 
+    p->counted = 0;
     if (!p->throttle_path || p->conf.addrfailures == 0 ||
-        pop3_throttle_key(p->remote, &key) == -1)
-        return 0;
+        throttle_key(p, &key) == -1)
+        return -1;
     fd = pop3_throttle_open(p->throttle_path);
     if (fd == -1) {
         /* the limit is a second line of defence: log, do not lock
          * everybody out */
         log_errno("%s: cannot open", p->throttle_path);
-        return 0;
+        return -1;
     }
-    if (add)
-        n = pop3_throttle_add(fd, &key, (int64_t)time(0), p->conf.addrwindow);
-    else
-        n = pop3_throttle_count(fd, &key, (int64_t)time(0),
-                                p->conf.addrwindow);
-    if (n == -1)
+    p->counted_at = (int64_t)time(0);
+    r = pop3_throttle_try(fd, &key, p->counted_at, p->conf.addrwindow,
+                          p->conf.addrfailures);
+    if (r == -1)
         log_errno("%s: cannot use", p->throttle_path);
     close(fd);
-    return n >= 0 && (unsigned long)n >= p->conf.addrfailures;
+    p->counted = r == 1;
+    return r;
+}
+
+/* The login succeeded: it was no failure. */
+static void refund_attempt(struct popup *p)
+{
+    struct pop3_throttle_key key;
+    int fd;
+
+    if (!p->counted)
+        return;
+    p->counted = 0;
+    if (pop3_throttle_key(p->remote, &key) == -1)
+        return;
+    fd = pop3_throttle_open(p->throttle_path);
+    if (fd == -1 || pop3_throttle_refund(fd, &key, p->counted_at,
+                                         (int64_t)time(0),
+                                         p->conf.addrwindow) == -1)
+        log_errno("%s: cannot use", p->throttle_path);
+    if (fd != -1)
+        close(fd);
 }
 
 static void login_failed(struct popup *p, const char *why)
@@ -173,9 +285,7 @@ static void login_failed(struct popup *p, const char *why)
     p->failures++;
     log_line("login failed: user %.*s from %s%s%s", (int)p->userlen, p->user,
              p->remote, why ? ": " : "", why ? why : "");
-    address_blocked(p, 1);
-    if (p->conf.faildelay > 0)
-        sleep_seconds(p->conf.faildelay);
+    sleep_until(fail_answer_at(p));
     p->state = NEED_USER;
     if (p->failures >= POPUP_MAX_FAILURES) {
         reply(p, "-ERR [AUTH] authorization failed; too many failures, bye");
@@ -186,40 +296,55 @@ static void login_failed(struct popup *p, const char *why)
     reply(p, "-ERR [AUTH] authorization failed");
 }
 
+/* Forget the command line and the parsed command: they hold the
+ * password after a PASS. */
+static void forget_line(struct popup *p)
+{
+    explicit_bzero(p->line, sizeof p->line);
+    explicit_bzero(&p->cmd, sizeof p->cmd);
+}
+
+/* PASS: pass points into p->cmd, which is wiped here. */
 static void login(struct popup *p, const char *pass, size_t passlen)
 {
     char data[POPUP_CHECKPW_MAX];
     size_t slen = strlen(p->stamp), len;
     int status;
 
-    if (address_blocked(p, 0)) {
+    p->pass_at = time_mono_ms();
+    len = p->userlen + 1 + passlen + 1 + slen + 1;
+    if (len <= sizeof data) {
+        memcpy(data, p->user, p->userlen);
+        data[p->userlen] = 0;
+        memcpy(data + p->userlen + 1, pass, passlen);
+        data[p->userlen + 1 + passlen] = 0;
+        memcpy(data + p->userlen + passlen + 2, p->stamp, slen + 1);
+    }
+    forget_line(p); /* pass is gone from here on */
+
+    if (count_attempt(p) == 0) {
+        explicit_bzero(data, sizeof data);
         log_line("login refused: user %.*s from %s: at least %lu failed "
                  "logins from there within %ld s",
                  (int)p->userlen, p->user, p->remote, p->conf.addrfailures,
                  p->conf.addrwindow);
-        if (p->conf.faildelay > 0)
-            sleep_seconds(p->conf.faildelay);
+        sleep_until(fail_answer_at(p));
         reply(p, "-ERR [SYS/TEMP] too many failed logins from your "
                  "address; try again later");
         p->why = "address blocked";
         p->done = 1;
         return;
     }
-    len = p->userlen + 1 + passlen + 1 + slen + 1;
     if (len > sizeof data) {
         login_failed(p, "name and password too long for checkpassword");
         return;
     }
-    memcpy(data, p->user, p->userlen);
-    data[p->userlen] = 0;
-    memcpy(data + p->userlen + 1, pass, passlen);
-    data[p->userlen + 1 + passlen] = 0;
-    memcpy(data + p->userlen + passlen + 2, p->stamp, slen + 1);
     status = run_checkpassword(p, data, len);
     explicit_bzero(data, sizeof data);
 
     if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         /* the session took place in the subprogram: nothing more to say */
+        refund_attempt(p);
         p->done = 1;
         p->exitcode = 0;
         p->handed_over = 1;
@@ -284,7 +409,8 @@ static int h_capa(void *v, const struct pop3_cmd *c)
                                "AUTH-RESP-CODE\r\n"
                                ".\r\n";
     (void)c;
-    if (fd_write_all(p->outfd, capa, sizeof capa - 1, p->conf.timeout) == -1)
+    if (fd_write_all(p->outfd, capa, sizeof capa - 1, write_timeout(p)) ==
+        -1)
         p->done = 1;
     return 0;
 }
@@ -321,17 +447,21 @@ static const struct pop3_command popup_commands[] = {
 
 int popup_run(struct popup *p)
 {
-    char line[POP3_LINE_MAX + 2];
     char greeting[400];
-    struct pop3_cmd cmd;
 
     pop3_in_init(&p->in, p->infd, 1);
+    p->login_deadline = time_mono_ms() + (int64_t)p->conf.logintimeout * 1000;
+    if (p->conf.logintimeout <= 0)
+        p->login_deadline = 0;
+    pop3_in_set_deadline(&p->in, p->login_deadline);
     p->state = NEED_USER;
     p->userlen = 0;
     p->failures = p->errors = p->commands = 0;
     p->done = 0;
     p->exitcode = 0;
     p->handed_over = 0;
+    p->counted = 0;
+    p->noaddr_logged = 0;
     p->why = 0;
     if (popup_make_stamp(p->host, p->stamp, sizeof p->stamp) == -1) {
         log_line("host name too long: %s", p->host);
@@ -344,40 +474,44 @@ int popup_run(struct popup *p)
     while (!p->done) {
         const struct pop3_command *e;
         size_t len;
-        int toolong, r;
+        int toolong, r, err;
         enum pop3_parse pr;
 
-        /* room for one octet more than a command may have: that one
-         * tells a command of the maximum length from a longer one */
-        r = pop3_in_line(&p->in, line, sizeof line, &len, p->conf.timeout,
-                         &toolong);
+        /* the line with its CR LF: at most 255 octets (RFC 2449) */
+        r = pop3_in_line(&p->in, p->line, sizeof p->line, &len,
+                         p->conf.timeout, &toolong);
+        err = errno;
         if (r == 0)
             break;
-        if (r == -1) {
-            if (errno == EMSGSIZE) {
-                reply(p, "-ERR command line too long; bye");
-                pop3_drain(&p->in, p->outfd);
-                p->why = "endless command line";
-            } else if (errno == ETIMEDOUT) {
-                p->why = "timeout";
-            } else {
-                p->why = "read error";
-            }
+        if (r == -1 && err == ETIMEDOUT && p->login_deadline &&
+            time_mono_ms() >= p->login_deadline) {
+            reply(p, "-ERR login took too long; bye");
+            p->why = "login took too long";
             break;
         }
-        if (toolong || len > POP3_LINE_MAX) {
-            bad_command(p, "-ERR command line too long");
-            continue;
+        if ((r == -1 && err == EMSGSIZE) ||
+            (r == 1 && (toolong || len > POP3_LINE_MAX))) {
+            /* nobody needs a longer line before the login: whoever sends
+             * one is not a POP3 client, or is up to no good */
+            reply(p, "-ERR command line too long; bye");
+            pop3_drain(&p->in, p->outfd);
+            p->why = "command line too long";
+            break;
+        }
+        if (r == -1) {
+            p->why = err == ETIMEDOUT ? "timeout" : "read error";
+            break;
         }
         if (++p->commands > POPUP_MAX_COMMANDS) {
             reply(p, "-ERR too many commands without a login; bye");
             p->why = "too many commands";
             break;
         }
-        pr = pop3_cmd_parse(popup_commands, p->state, line, len, &cmd, &e);
+        pr = pop3_cmd_parse(popup_commands, p->state, p->line, len, &p->cmd,
+                            &e);
         switch (pr) {
         case POP3_PARSE_OK:
-            e->handler(p, &cmd);
+            e->handler(p, &p->cmd);
             break;
         case POP3_PARSE_EMPTY:
             bad_command(p, "-ERR empty command");
@@ -397,9 +531,9 @@ int popup_run(struct popup *p)
             bad_command(p, "-ERR syntax error");
             break;
         }
-        explicit_bzero(line, sizeof line);
-        explicit_bzero(&cmd, sizeof cmd);
+        forget_line(p);
     }
+    forget_line(p);
     if (!p->handed_over && (p->commands > 0 || p->why))
         log_line("end: from %s: no login (%s), %d failed logins", p->remote,
                  p->why ? p->why : "client left", p->failures);

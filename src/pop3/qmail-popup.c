@@ -11,7 +11,11 @@
  *
  * Environment: $QMAILHOME (the instance: control files, and the table of
  * failed logins in run/pop3-failures), $TCPREMOTEIP (the client, for the
- * log and the per-address limit).
+ * log and the per-address limit; without it, the peer of the socket on
+ * fd 0).
+ *
+ * It holds a password for a moment: core dumps are off and the process
+ * is not dumpable (nor traceable by its user).
  *
  * Exit codes: 0 after a session, 2 for a bad command line, 111 when the
  * configuration cannot be read.
@@ -23,6 +27,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "env.h"
@@ -35,7 +41,8 @@ static struct popup session;
 
 int main(int argc, char **argv)
 {
-    char why[512], tpath[4096];
+    static const struct rlimit nocore = {0, 0};
+    char why[512], tpath[4096], peer[64];
     const char *remote;
     int fd, n;
 
@@ -43,6 +50,12 @@ int main(int argc, char **argv)
     if (argc < 3) {
         log_line("usage: qmail-popup HOST subprogram [args...]");
         return 2;
+    }
+    /* no core file or debugger shows the passwords that pass through */
+    if (setrlimit(RLIMIT_CORE, &nocore) == -1 ||
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+        log_errno("unable to turn core dumps off");
+        return 111;
     }
     /* fds 0..2 must be open, so that no pipe lands on them */
     for (fd = 0; fd <= 2; fd++)
@@ -71,6 +84,8 @@ int main(int argc, char **argv)
         return 111;
     }
     remote = env_get("TCPREMOTEIP");
+    if ((!remote || !*remote) && popup_peer_address(0, peer, sizeof peer) == 0)
+        remote = peer; /* inetd, systemd socket activation */
     n = snprintf(tpath, sizeof tpath, "%s/run/pop3-failures", qhome_dir());
     session.throttle_path = n > 0 && (size_t)n < sizeof tpath ? tpath : 0;
     session.remote = remote && *remote ? remote : "unknown";

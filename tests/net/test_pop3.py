@@ -12,6 +12,8 @@ delivered through bin/sendmail and the queue.
 
 See qmail-popup(8), qmail-pop3d(8), qmail-checkpw(8)."""
 
+import concurrent.futures
+import fcntl
 import os
 import poplib
 import re
@@ -20,6 +22,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -29,6 +32,10 @@ import qmtest
 PROGRAMS = ("qmailctl", "qmail-popup", "qmail-pop3d", "qmail-checkpw")
 PASSWORD = "alice secret"   # with a space: PASS takes the rest of the line
 AUTH_FAILED = b"-ERR [AUTH] authorization failed"
+# sha512-crypt of "sixer secret": much faster to check than the yescrypt
+# that qmail-checkpw spends on a name that does not exist
+SIXER_HASH = ("$6$qmailtestsalt$XBFSPxEa431RZce9JcTPzJrPoxc9Kd1HKgoUP8uMfViw"
+              "4mJJN1BElPBJ1DtvRR8zSws0TaMV0/WN2hrmqt0as0")
 
 
 def token():
@@ -40,10 +47,11 @@ class Pop3Server:
     instance, its stderr (the programs' logs) in a file.  stop() ends it
     and every session it started (its own process group)."""
 
-    def __init__(self, inst, argv, env=()):
+    def __init__(self, inst, argv, env=(), pass_fds=()):
         self.inst = inst
         self.argv = list(argv)
         self.env = ["QMAILHOME=" + inst.dir] + list(env)
+        self.pass_fds = tuple(pass_fds)
         self.proc = None
         self.port = None
         self.logpath = os.path.join(inst.tmp, "pop3-%s.log" % token())
@@ -58,7 +66,7 @@ class Pop3Server:
                      str(port), "env"] + self.env + self.argv,
                     cwd=qmtest.ROOT, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=log,
-                    start_new_session=True)
+                    pass_fds=self.pass_fds, start_new_session=True)
             finally:
                 log.close()
             if qmtest.wait_until(lambda: self._up(port), 5):
@@ -150,14 +158,19 @@ class Raw:
 
 
 def wire(data):
-    """A message as POP3 sends it, before byte-stuffing: CR LF line ends,
-    a final line end added."""
-    data = re.sub(rb"(?<!\r)\n", b"\r\n", data)
-    if data.endswith(b"\r"):
-        data += b"\n"      # a final CR becomes the final CR LF
-    elif data and not data.endswith(b"\n"):
+    """A message as POP3 sends it, before byte-stuffing: CR LF line ends
+    (a bare LF and a bare CR both become CR LF), a final line end
+    added."""
+    data = re.sub(rb"\r(?!\n)|(?<!\r)\n", b"\r\n", data)
+    if data and not data.endswith(b"\n"):
         data += b"\r\n"
     return data
+
+
+def parallel(fn, args):
+    """fn(arg) for each arg at the same time; the results in order."""
+    with concurrent.futures.ThreadPoolExecutor(len(args)) as pool:
+        return list(pool.map(fn, args))
 
 
 class Pop3Case(unittest.TestCase):
@@ -183,7 +196,7 @@ class Pop3Case(unittest.TestCase):
         os.chmod(cls.q.tmp, 0o711)
         cls.q.adduser("alice", password=PASSWORD)
         cls.q.adduser("bob")
-        cls.q.set_control("pop3faildelay", "0")
+        cls.q.set_control("pop3faildelay", "1")     # the minimum
         cls.q.set_control("pop3addrfailures", "0")
         st = os.stat(cls.q.maildir_path("alice"))
         cls.owner = (st.st_uid, st.st_gid)
@@ -324,7 +337,9 @@ class TestPop3(Pop3Case):
     def test_sizes_equal_octets_sent(self):
         cases = [b"", b"x", b"\n", b".", b"..\n.\n", b"a\r\nb\r\n",
                  b"bare\rcr\n", b"cr at end\r", b"mixed\r\nends\nhere",
-                 b"Subject: s\n\n" + b".line\n" * 50]
+                 b"Subject: s\n\n" + b".line\n" * 50,
+                 # a lone CR is a line end on the wire: never "CR . CR LF"
+                 b"x\r.\r\nafter\n", b"\r\r\r", b"a\r.\nb\r\r\n"]
         for c in cases:
             self.put(c)
         p = self.pop()
@@ -337,6 +352,13 @@ class TestPop3(Pop3Case):
             got = b"".join(l + b"\r\n" for l in lines)
             self.assertEqual(got, wire(c), c)
         p.quit()
+        # what a client that ends lines at a lone CR sees
+        r = self.raw()
+        self.assertTrue(r.login().startswith(b"+OK"))
+        self.assertTrue(r.cmd("RETR %d" % (len(cases) - 2)).startswith(
+            b"+OK"))
+        self.assertEqual(r.multi(), [b"x", b".", b"after"])
+        r.cmd("QUIT")
 
     def test_uidl_stable_across_sessions_new_moved_to_cur(self):
         uniques = [self.put("Subject: %d\n\nx\n" % i) for i in range(3)]
@@ -391,17 +413,19 @@ class TestPop3(Pop3Case):
         self.assertIn(b, self.files())
 
     def test_wrong_password_and_unknown_user_look_the_same(self):
-        answers = set()
         names = ["alice", "nosuchuser", "bob", "Alice", "../alice", "x" * 60]
         if os.geteuid() == 0:
             names.append("root")     # never served, same answer
-        for name in names:
-            r = self.raw()
-            r.line()
-            self.assertEqual(r.cmd("USER " + name), b"+OK send PASS")
-            answers.add(r.cmd("PASS wrong password"))
-            r.close()
-        self.assertEqual(answers, {AUTH_FAILED})
+
+        def attempt(name):
+            r = Raw(self.port)
+            try:
+                r.line()
+                self.assertEqual(r.cmd("USER " + name), b"+OK send PASS")
+                return r.cmd("PASS wrong password")
+            finally:
+                r.close()
+        self.assertEqual(set(parallel(attempt, names)), {AUTH_FAILED})
         with self.assertRaises(poplib.error_proto) as cm:
             self.pop(password="wrong")
         self.assertEqual(cm.exception.args[0], AUTH_FAILED)
@@ -472,15 +496,19 @@ class TestPop3(Pop3Case):
         self.assertEqual(len(self.files()), 1)
 
     def test_overlong_lines(self):
+        # before the login, 253 octets before CR LF are allowed (RFC 2449:
+        # 255 with them); the first longer line ends the connection
+        for line in (b"USER " + b"a" * 249 + b"\r\n",
+                     b"USER " + b"a" * 249 + b"\n",
+                     b"USER " + b"a" * 300 + b"\r\n"):
+            r = self.raw()
+            r.line()
+            self.assertEqual(r.cmd(b"USER " + b"a" * 248 + b"\r\n"),
+                             b"+OK send PASS")
+            self.assertEqual(r.cmd(line), b"-ERR command line too long; bye")
+            self.assertEqual(r.until_eof(), b"")
         r = self.raw()
         r.line()
-        self.assertEqual(r.cmd(b"USER " + b"a" * 300 + b"\r\n"),
-                         b"-ERR command line too long")
-        # 253 octets before CR LF are allowed (RFC 2449: 255 with them)
-        self.assertEqual(r.cmd(b"USER " + b"a" * 248 + b"\r\n"),
-                         b"+OK send PASS")
-        self.assertEqual(r.cmd(b"USER " + b"a" * 249 + b"\r\n"),
-                         b"-ERR command line too long")
         self.assertTrue(r.cmd("USER alice").startswith(b"+OK"))
         self.assertTrue(r.cmd("PASS " + PASSWORD).startswith(b"+OK"))
         self.assertEqual(r.cmd(b"NOOP " + b"x" * 5000 + b"\r\n"),
@@ -490,11 +518,14 @@ class TestPop3(Pop3Case):
         r.send(b"x" * 100000)
         rest = r.until_eof()
         self.assertIn(b"-ERR command line too long; bye", rest)
-        # before the login too
+        # before the login too, at once
         r2 = self.raw()
         r2.line()
         r2.send(b"USER " + b"y" * 100000)
         self.assertIn(b"too long; bye", r2.until_eof())
+        self.assertTrue(qmtest.wait_until(
+            lambda: "no login (command line too long)" in self.log(), 5),
+            self.log())
 
     def test_pipelining(self):
         self.put("Subject: p\n\npipelined\n")
@@ -666,26 +697,76 @@ class TestPop3(Pop3Case):
         self.assertEqual(self.files(), {})      # fetchmail deleted them
 
     def test_failure_delay(self):
-        self.set_control("pop3faildelay", "1", "0")
+        # a failed login is answered pop3faildelay (1) after the PASS,
+        # however long the check took: an unknown name (a dummy yescrypt),
+        # a yescrypt user, a sha512-crypt user, a user without a password
+        self.q.adduser("sixer")
+        with open(self.q.path("users", "passwd"), "a") as f:
+            f.write("sixer:%s\n" % SIXER_HASH)
+
+        def attempt(name):
+            r = Raw(self.port)
+            try:
+                r.line()
+                r.cmd("USER " + name)
+                r.send(b"PASS wrong\r\n")
+                t0 = time.monotonic()
+                self.assertEqual(r.line(), AUTH_FAILED)
+                return time.monotonic() - t0
+            finally:
+                r.close()
+        took = parallel(attempt, ["alice", "nosuchuser", "sixer", "bob"])
+        for t in took:
+            self.assertGreaterEqual(t, 0.95, took)
+            self.assertLess(t, 1.5, took)
+        self.assertLess(max(took) - min(took), 0.3, took)
+        # the right password is not delayed
+        t0 = time.monotonic()
+        self.pop(user="sixer", password="sixer secret").quit()
+        self.assertLess(time.monotonic() - t0, 0.9)
+        # and no delay of 0: that would show how long the check took
+        self.set_control("pop3faildelay", "0", "1")
+        r = self.raw()
+        self.assertTrue(r.line().startswith(b"-ERR [SYS/TEMP]"))
+        self.assertIn("pop3faildelay: 0 is out of range", self.log())
+
+    def test_login_deadline(self):
+        # each command in time, but the login as a whole takes too long
+        self.set_control("timeoutpop3login", "2", "120")
         r = self.raw()
         r.line()
-        r.cmd("USER alice")
         t0 = time.monotonic()
-        self.assertEqual(r.cmd("PASS wrong"), AUTH_FAILED)
-        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
-        t0 = time.monotonic()
-        r.cmd("USER nosuchuser")
-        self.assertEqual(r.cmd("PASS wrong"), AUTH_FAILED)
-        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        got = []
+        with self.assertRaises((EOFError, BrokenPipeError,
+                                ConnectionResetError)):
+            for _ in range(20):
+                got.append(r.cmd("CAPA"))
+                if got[-1].startswith(b"+OK"):
+                    r.multi()
+                time.sleep(0.5)
+        self.assertLess(time.monotonic() - t0, 4)
+        self.assertEqual(got[-1], b"-ERR login took too long; bye")
+        self.assertIn("no login (login took too long)", self.log())
+        # the deadline ends at the login
+        r = self.raw()
+        self.assertTrue(r.login().startswith(b"+OK"))
+        time.sleep(2.2)
+        self.assertEqual(r.cmd("STAT").split()[:2], [b"+OK", b"0"])
+        r.cmd("QUIT")
 
     def test_failed_logins_per_address(self):
         self.set_control("pop3addrfailures", "3", "0")
         self.addCleanup(lambda: os.path.exists(self.q.path(
             "run", "pop3-failures")) and os.unlink(self.q.path(
                 "run", "pop3-failures")))
-        for i in range(3):
+        # logins that succeed do not count
+        for i in range(4):
+            self.pop().quit()
+
+        def guess(i):
             with self.assertRaises(poplib.error_proto):
                 self.pop(password="guess%d" % i)
+        parallel(guess, range(3))
         # now even the right password is refused from this address
         with self.assertRaises(poplib.error_proto) as cm:
             self.pop()
@@ -698,6 +779,52 @@ class TestPop3(Pop3Case):
         # with the limit off again, the address may log in
         self.q.set_control("pop3addrfailures", "0")
         self.pop().quit()
+
+    def test_address_limit_holds_for_parallel_logins(self):
+        # a slow checkpassword program: the attempts overlap
+        runs = os.path.join(self.q.tmp, "runs-%s" % token())
+        script = os.path.join(self.q.tmp, "slowcheck.sh")
+        with open(script, "w") as f:
+            f.write('#!/bin/sh\ncat <&3 >/dev/null\necho run >> "$RUNS"\n'
+                    'sleep 0.5\nexit 1\n')
+        os.chmod(script, 0o755)
+        self.set_control("pop3addrfailures", "5", "0")
+        s = Pop3Server(self.q, ["bin/qmail-popup", "localhost", script,
+                                "true"], ["RUNS=" + runs]).start()
+        self.addCleanup(s.stop)
+
+        def attempt(i):
+            r = Raw(s.port)
+            try:
+                r.line()
+                r.cmd("USER alice")
+                return r.cmd("PASS guess%d" % i)
+            finally:
+                r.close()
+        answers = parallel(attempt, range(15))
+        with open(runs) as f:
+            checked = len(f.read().splitlines())
+        self.assertLessEqual(checked, 5, answers)
+        self.assertEqual(answers.count(AUTH_FAILED), checked)
+        self.assertEqual(len([a for a in answers if a.startswith(
+            b"-ERR [SYS/TEMP] too many failed logins")]), 15 - checked)
+
+    def test_address_limit_without_tcpremoteip(self):
+        # inetd and systemd set no $TCPREMOTEIP: the socket tells
+        self.set_control("pop3addrfailures", "2", "0")
+        s = Pop3Server(self.q, ["env", "-u", "TCPREMOTEIP"] +
+                       self.ARGV).start()
+        self.addCleanup(s.stop)
+
+        def guess(i):
+            with self.assertRaises(poplib.error_proto) as cm:
+                self.pop(port=s.port, password="guess%d" % i)
+            return cm.exception.args[0]
+        self.assertEqual(parallel(guess, range(2)), [AUTH_FAILED] * 2)
+        with self.assertRaises(poplib.error_proto) as cm:
+            self.pop(port=s.port)
+        self.assertIn(b"too many failed logins", cm.exception.args[0])
+        self.assertIn("login failed: user alice from 127.0.0.1", s.log())
 
     def test_timeouts(self):
         self.set_control("timeoutpop3d", "1", "600")
@@ -741,16 +868,26 @@ class TestCheckpassword(Pop3Case):
         record = ('{ id -u; id -g; id -G; echo "$USER"; echo "$HOME"; pwd; '
                   'if [ -e /proc/$$/fd/3 ]; then echo fd3-open; '
                   'else echo fd3-closed; fi; echo "${SHELL-unset}"; '
+                  'ls /proc/self/fd | tr "\\n" " "; echo; '
+                  'grep "^Max core" /proc/$PPID/limits; '
                   '} > record.txt; exec "$@"')
-        s = self.serve(["bin/qmail-popup", "localhost", "bin/qmail-checkpw",
-                        "/bin/sh", "-c", record, "sh", pop3d, "Maildir"])
+        # a descriptor the server's parent left open is not for the user
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        stray = fcntl.fcntl(devnull, fcntl.F_DUPFD_CLOEXEC, 50)
+        os.close(devnull)
+        self.addCleanup(os.close, stray)
+        s = Pop3Server(self.q, ["bin/qmail-popup", "localhost",
+                                "bin/qmail-checkpw", "/bin/sh", "-c", record,
+                                "sh", pop3d, "Maildir"],
+                       pass_fds=(stray,)).start()
+        self.addCleanup(s.stop)
         self.put("Subject: e\n\ne\n")
         p = self.pop(port=s.port)
         self.assertEqual(p.stat()[0], 1)
         p.quit()
         home = self.q.path("mail", "alice")
         with open(os.path.join(home, "record.txt")) as f:
-            uid, gid, groups, user, env_home, cwd, fd3, shell = \
+            uid, gid, groups, user, env_home, cwd, fd3, shell, fds, core = \
                 f.read().splitlines()
         os.unlink(os.path.join(home, "record.txt"))
         self.assertEqual((int(uid), int(gid)), self.owner)
@@ -761,6 +898,10 @@ class TestCheckpassword(Pop3Case):
         self.assertEqual(os.path.realpath(cwd), os.path.realpath(home))
         self.assertEqual(fd3, "fd3-closed")
         self.assertEqual(shell, "unset")
+        # ls: its directory on 3
+        self.assertEqual(fds.split(), ["0", "1", "2", "3"])
+        # qmail-popup (the parent of qmail-checkpw) dumps no core
+        self.assertEqual(core.split()[4:6], ["0", "0"], core)
 
     def test_checkpw_exit_codes(self):
         chk = qmtest.bin_path("qmail-checkpw")
@@ -790,6 +931,40 @@ class TestCheckpassword(Pop3Case):
         self.assertEqual(run(b"alice\0" + pw + b"\0\0", ()), 2)  # no program
         self.assertEqual(run(b"alice\0" + pw + b"\0\0",
                              ("/nonexistent/program",)), 111)
+        # no core dumps while it holds the password (the subprogram
+        # inherits the limit)
+        self.assertEqual(run(b"alice\0" + pw + b"\0\0", (
+            "/bin/sh", "-c", 'grep "^Max core" /proc/self/limits > '
+            'limits.txt')), 0)
+        out = self.q.path("mail", "alice", "limits.txt")
+        with open(out) as f:
+            self.assertEqual(f.read().split()[4:6], ["0", "0"])
+        os.unlink(out)
+
+    def test_home_with_group_root_refused(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        # the mailbox owner is not root, but the home's group is
+        self.q.adduser("carol", password="carol secret")
+        os.chown(self.q.path("mail", "carol"), self.owner[0], 0)
+        chk = qmtest.bin_path("qmail-checkpw")
+        r, w = os.pipe()
+        os.write(w, b"carol\0carol secret\0<1@x>\0")
+        os.close(w)
+        try:
+            p = subprocess.run([chk, "/bin/sh", "-c", "id -g"],
+                               pass_fds=(r,), env=self.q.env(),
+                               preexec_fn=lambda: os.dup2(r, 3),
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30)
+        finally:
+            os.close(r)
+        self.assertEqual(p.returncode, 111, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, b"")
+        self.assertIn(b"group root", p.stderr)
+        with self.assertRaises(poplib.error_proto) as cm:
+            self.pop(user="carol", password="carol secret")
+        self.assertIn(b"[SYS/TEMP]", cm.exception.args[0])
 
     def test_shell_checkpassword(self):
         # any checkpassword program works in qmail-checkpw's place
@@ -862,7 +1037,7 @@ class TestPop3Service(unittest.TestCase):
                        *PROGRAMS)
         self.q = qmtest.Instance.for_test(self)
         self.q.adduser("alice", password=PASSWORD)
-        self.q.set_control("pop3faildelay", "0")
+        self.q.set_control("pop3faildelay", "1")
         self.q.start()
         if qmtest.have("qmail-tcpd"):
             self.port = self.q.ports["pop3"]

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include "pop3_io.h"
 #include "pop3_maildir.h"
 #include "pop3_throttle.h"
+#include "timeutil.h"
 #include "unit_tmpdir.h"
 
 /* ---- command parsing --------------------------------------------------------- */
@@ -249,8 +252,17 @@ START_TEST(enc_line_ends_and_stuffing)
     check_enc("abc\r", "abc\r\n");
     check_enc("\n", "\r\n");
     check_enc("\n\n", "\r\n\r\n");
-    check_enc("a\r\r\n", "a\r\r\n");
-    check_enc("a\rb\n", "a\rb\r\n");
+    /* a bare CR is a line end of its own: CR LF */
+    check_enc("a\r\r\n", "a\r\n\r\n");
+    check_enc("a\rb\n", "a\r\nb\r\n");
+    check_enc("a\rb", "a\r\nb\r\n");
+    check_enc("\r", "\r\n");
+    check_enc("\r\r", "\r\n\r\n");
+    /* what looks like the end of the message to a client that ends lines
+     * at a lone CR is stuffed like any other line */
+    check_enc("x\r.\r\n", "x\r\n..\r\n");
+    check_enc("x\r.\ry\n", "x\r\n..\r\ny\r\n");
+    check_enc("\r.", "\r\n..\r\n");
     check_enc(".", "..\r\n");
     check_enc(".\n", "..\r\n");
     check_enc("x\n.\n..\n.x\n", "x\r\n..\r\n...\r\n..x\r\n");
@@ -302,10 +314,14 @@ START_TEST(enc_random)
         ck_assert_ptr_nonnull(plain);
         ulen = unstuff(a, len1, plain);
         ck_assert_uint_eq(count(in, n), ulen);
-        /* every LF on the wire has its CR; the output ends a line */
-        for (i = 0; i < len1; i++)
+        /* every LF on the wire has its CR, every CR its LF; the output
+         * ends a line */
+        for (i = 0; i < len1; i++) {
             if (a[i] == '\n')
                 ck_assert(i > 0 && a[i - 1] == '\r');
+            if (a[i] == '\r')
+                ck_assert(i + 1 < len1 && a[i + 1] == '\n');
+        }
         if (len1)
             ck_assert(a[len1 - 1] == '\n');
         free(plain);
@@ -368,6 +384,10 @@ START_TEST(enc_top)
     /* an empty message */
     out = encode("", 0, 1, 0, 0, &len);
     ck_assert_str_eq(out, "");
+    free(out);
+    /* bare CRs end lines for TOP as on the wire */
+    out = encode("A\r\rb1\rb2\n", 9, 1, 1, 1, &len);
+    ck_assert_str_eq(out, "A\r\n\r\nb1\r\n");
     free(out);
 }
 END_TEST
@@ -508,6 +528,173 @@ START_TEST(io_unbuffered_leaves_the_rest)
 }
 END_TEST
 
+/* A socket pair with data on one end (shut for writing when eof): the
+ * other end is returned, *peer is the writing end (or -1). */
+static int socket_with(const char *data, size_t n, int eof, int *peer)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(write(sv[0], data, n), (ssize_t)n);
+    if (eof) {
+        close(sv[0]);
+        sv[0] = -1;
+    }
+    *peer = sv[0];
+    return sv[1];
+}
+
+/* read(2) calls of this process so far (-1 if the kernel does not say):
+ * recv(MSG_PEEK) is not one of them. */
+static long read_calls(void)
+{
+    char buf[512];
+    const char *p;
+    ssize_t n;
+    int fd = open("/proc/self/io", O_RDONLY);
+
+    if (fd == -1)
+        return -1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    p = strstr(buf, "syscr: ");
+    return p ? strtol(p + 7, 0, 10) : -1;
+}
+
+START_TEST(io_exact_on_a_socket)
+{
+    static const char data[] = "USER a\r\nPASS x y\r\nSTAT\r\n";
+    struct pop3_in in;
+    char line[256], rest[32];
+    size_t len;
+    int toolong, peer, fd = socket_with(data, sizeof data - 1, 0, &peer);
+
+    pop3_in_init(&in, fd, 1);
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    ck_assert_str_eq(line, "USER a");
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    ck_assert_str_eq(line, "PASS x y");
+    ck_assert_int_eq(in.nopeek, 0);
+    ck_assert_int_eq(pop3_in_pending(&in), 0);
+    /* the next command is still in the socket for the next program */
+    ck_assert_int_eq(read(fd, rest, sizeof rest), 6);
+    ck_assert(memcmp(rest, "STAT\r\n", 6) == 0);
+    /* a line that arrives in pieces */
+    ck_assert_int_eq(write(peer, "CA", 2), 2);
+    if (fork() == 0) {
+        usleep(100000);
+        if (write(peer, "PA\r\nQUIT\r\n", 10) != 10)
+            _exit(1);
+        _exit(0);
+    }
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    ck_assert_str_eq(line, "CAPA");
+    ck_assert_int_eq(read(fd, rest, sizeof rest), 6);
+    wait(0);
+    close(peer);
+    close(fd);
+}
+END_TEST
+
+START_TEST(io_exact_reads_a_line_at_once)
+{
+    char data[300];
+    struct pop3_in in;
+    char line[256];
+    size_t len;
+    long before, after;
+    int toolong, peer, fd;
+
+    /* the old reader made one read(2) per octet: 253 for this line */
+    memset(data, 'a', 253);
+    memcpy(data + 253, "\r\n", 2);
+    fd = socket_with(data, 255, 1, &peer);
+    pop3_in_init(&in, fd, 1);
+    before = read_calls();
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    after = read_calls();
+    ck_assert_uint_eq(len, 253);
+    if (before >= 0 && after >= 0)
+        ck_assert_int_le(after - before, 4);
+    close(fd);
+}
+END_TEST
+
+START_TEST(io_exact_overlong_line)
+{
+    static const char data[] = "0123456789ABC\r\nQUIT\r\n";
+    struct pop3_in in;
+    char line[11], rest[32];
+    size_t len;
+    int toolong, peer, fd = socket_with(data, sizeof data - 1, 1, &peer);
+
+    /* 10 octets with the line end fit (cap 11): "01234567\r\n" would */
+    pop3_in_init(&in, fd, 1);
+    errno = 0;
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     -1);
+    ck_assert_int_eq(errno, EMSGSIZE);
+    /* nothing beyond the limit was read */
+    ck_assert_int_eq(read(fd, rest, sizeof rest), 11);
+    ck_assert(memcmp(rest, "ABC\r\nQUIT\r\n", 11) == 0);
+    close(fd);
+    fd = socket_with("01234567\r\n012345678\n", 21, 1, &peer);
+    pop3_in_init(&in, fd, 1);
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    ck_assert_str_eq(line, "01234567");
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    ck_assert_str_eq(line, "012345678");
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(io_overall_deadline)
+{
+    struct pop3_in in;
+    char line[64];
+    size_t len;
+    int64_t t0;
+    int toolong, peer, fd = socket_with("NOOP\r\nslow", 10, 0, &peer);
+
+    /* each line within its timeout, but not within the deadline for all */
+    pop3_in_init(&in, fd, 1);
+    t0 = time_mono_ms();
+    pop3_in_set_deadline(&in, t0 + 300);
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    errno = 0;
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_int_lt(time_mono_ms() - t0, 2000);
+    /* buffered mode too (the start of "slow" was read by now) */
+    ck_assert_int_eq(write(peer, "\r\nnext\r\nmore", 12), 12);
+    pop3_in_init(&in, fd, 0);
+    pop3_in_set_deadline(&in, time_mono_ms() + 200);
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     1);
+    ck_assert_str_eq(line, "next");
+    ck_assert_int_eq(pop3_in_line(&in, line, sizeof line, &len, 5, &toolong),
+                     -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    close(peer);
+    close(fd);
+}
+END_TEST
+
 START_TEST(io_timeout)
 {
     struct pop3_in in;
@@ -569,16 +756,19 @@ START_TEST(conf_defaults_and_values)
     ck_assert_int_eq(mkdir("control", 0755), 0);
     ck_assert_int_eq(pop3_conf_read(home, &c, 0, why, sizeof why), 0);
     ck_assert_int_eq(c.timeout, 600);
+    ck_assert_int_eq(c.logintimeout, 120);
     ck_assert_int_eq(c.faildelay, 2);
     ck_assert_uint_eq(c.addrfailures, 10);
     ck_assert_int_eq(c.addrwindow, 600);
     tmpdir_puts("control/timeoutpop3d", "30\n");
-    tmpdir_puts("control/pop3faildelay", "0\n");
+    tmpdir_puts("control/timeoutpop3login", "45\n");
+    tmpdir_puts("control/pop3faildelay", "1\n");
     tmpdir_puts("control/pop3addrfailures", "0\n");
     tmpdir_puts("control/pop3addrwindow", "60\n");
     ck_assert_int_eq(pop3_conf_read(home, &c, 0, why, sizeof why), 0);
     ck_assert_int_eq(c.timeout, 30);
-    ck_assert_int_eq(c.faildelay, 0);
+    ck_assert_int_eq(c.logintimeout, 45);
+    ck_assert_int_eq(c.faildelay, 1);
     ck_assert_uint_eq(c.addrfailures, 0);
     ck_assert_int_eq(c.addrwindow, 60);
     /* out of range, not a number: errors, or the default when tolerant */
@@ -592,6 +782,15 @@ START_TEST(conf_defaults_and_values)
     tmpdir_puts("control/timeoutpop3d", "10\n");
     tmpdir_puts("control/pop3faildelay", "61\n");
     ck_assert_int_eq(pop3_conf_read(home, &c, 0, why, sizeof why), -1);
+    /* no failed login is answered at once: the timing would tell which
+     * names exist */
+    tmpdir_puts("control/pop3faildelay", "0\n");
+    ck_assert_int_eq(pop3_conf_read(home, &c, 0, why, sizeof why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "pop3faildelay"));
+    tmpdir_puts("control/pop3faildelay", "2\n");
+    tmpdir_puts("control/timeoutpop3login", "0\n");
+    ck_assert_int_eq(pop3_conf_read(home, &c, 0, why, sizeof why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "timeoutpop3login"));
 }
 END_TEST
 
@@ -650,6 +849,62 @@ START_TEST(throttle_counts_and_windows)
 }
 END_TEST
 
+START_TEST(throttle_try_and_refund)
+{
+    struct pop3_throttle_key a;
+    int fd = pop3_throttle_open("fail");
+
+    ck_assert_int_ne(fd, -1);
+    ck_assert_int_eq(pop3_throttle_key("192.0.2.1", &a), 0);
+    /* counted up to the limit, then refused without counting */
+    ck_assert_int_eq(pop3_throttle_try(fd, &a, 1000, 600, 2), 1);
+    ck_assert_int_eq(pop3_throttle_try(fd, &a, 1001, 600, 2), 1);
+    ck_assert_int_eq(pop3_throttle_try(fd, &a, 1002, 600, 2), 0);
+    ck_assert_int_eq(pop3_throttle_count(fd, &a, 1002, 600), 2);
+    /* a success is taken back: room for one more */
+    ck_assert_int_eq(pop3_throttle_refund(fd, &a, 1001, 1003, 600), 0);
+    ck_assert_int_eq(pop3_throttle_count(fd, &a, 1003, 600), 1);
+    ck_assert_int_eq(pop3_throttle_try(fd, &a, 1004, 600, 2), 1);
+    ck_assert_int_eq(pop3_throttle_try(fd, &a, 1005, 600, 2), 0);
+    /* an attempt from before the current window is not taken back from
+     * it */
+    ck_assert_int_eq(pop3_throttle_try(fd, &a, 1700, 600, 2), 1);
+    ck_assert_int_eq(pop3_throttle_refund(fd, &a, 1004, 1701, 600), 0);
+    ck_assert_int_eq(pop3_throttle_count(fd, &a, 1701, 600), 1);
+    /* back to zero: the slot is free */
+    ck_assert_int_eq(pop3_throttle_refund(fd, &a, 1700, 1702, 600), 0);
+    ck_assert_int_eq(pop3_throttle_count(fd, &a, 1702, 600), 0);
+    ck_assert_int_eq(pop3_throttle_refund(fd, &a, 1700, 1702, 600), 0);
+    ck_assert_int_eq(pop3_throttle_count(fd, &a, 1702, 600), 0);
+    close(fd);
+}
+END_TEST
+
+/* Many processes at once: never more attempts than the limit. */
+START_TEST(throttle_try_parallel)
+{
+    struct pop3_throttle_key a;
+    int i, fd, counted = 0, status;
+
+    ck_assert_int_eq(pop3_throttle_key("192.0.2.1", &a), 0);
+    for (i = 0; i < 30; i++)
+        if (fork() == 0) {
+            int f = pop3_throttle_open("fail");
+            int r = f == -1 ? -1 : pop3_throttle_try(f, &a, 1000, 600, 10);
+            _exit(r == 1 ? 1 : r == 0 ? 0 : 2);
+        }
+    for (i = 0; i < 30; i++) {
+        ck_assert_int_ne(wait(&status), -1);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+        counted += WEXITSTATUS(status);
+    }
+    ck_assert_int_eq(counted, 10);
+    fd = pop3_throttle_open("fail");
+    ck_assert_int_eq(pop3_throttle_count(fd, &a, 1000, 600), 10);
+    close(fd);
+}
+END_TEST
+
 START_TEST(throttle_bounded)
 {
     struct pop3_throttle_key k, first;
@@ -699,11 +954,17 @@ static Suite *pop3_suite(void)
     tcase_add_test(tc, io_lines);
     tcase_add_test(tc, io_toolong);
     tcase_add_test(tc, io_unbuffered_leaves_the_rest);
+    tcase_add_test(tc, io_exact_on_a_socket);
+    tcase_add_test(tc, io_exact_reads_a_line_at_once);
+    tcase_add_test(tc, io_exact_overlong_line);
+    tcase_add_test(tc, io_overall_deadline);
     tcase_add_test(tc, io_timeout);
     tcase_add_test(tc, io_endless_line);
     tcase_add_test(tc, conf_defaults_and_values);
     tcase_add_test(tc, throttle_keys);
     tcase_add_test(tc, throttle_counts_and_windows);
+    tcase_add_test(tc, throttle_try_and_refund);
+    tcase_add_test(tc, throttle_try_parallel);
     tcase_add_test(tc, throttle_bounded);
     tcase_add_test(tc, throttle_refuses_symlink);
     suite_add_tcase(s, tc);

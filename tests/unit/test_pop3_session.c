@@ -5,18 +5,22 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pop3_maildir.h"
 #include "pop3d_session.h"
 #include "popup_session.h"
+#include "timeutil.h"
 #include "unit_tmpdir.h"
 
 static void make_maildir(void)
@@ -254,6 +258,7 @@ static void popup_setup(struct popup *p, const char *script)
     popup_argv[3] = 0;
     p->subprogram = popup_argv;
     p->conf.timeout = 5;
+    p->conf.logintimeout = 60;
     p->conf.faildelay = 0;
     p->conf.addrfailures = 0;
     p->conf.addrwindow = 600;
@@ -395,19 +400,41 @@ START_TEST(popup_bad_lines)
     size_t n = 0;
     int r, i;
 
-    /* an overlong line, a NUL, control characters; the session goes on */
-    memset(in, 'x', 300);
-    memcpy(in, "USER ", 5);
-    n = 300;
-    memcpy(in + n, "\r\nUSER a\0b\r\nUSER a\x01\r\nQUIT\r\n", 28);
-    n += 28;
+    /* a NUL, control characters; the session goes on */
+    memcpy(in, "USER a\0b\r\nUSER a\x01\r\nQUIT\r\n", 25);
+    n = 25;
     popup_setup(&popup, "exit 1");
     out = converse(run_popup, &popup, in, n, &r);
     ck_assert_str_eq(out, "+OK pop.example POP3 server ready\r\n"
-                          "-ERR command line too long\r\n"
                           "-ERR bad characters in command\r\n"
                           "-ERR bad characters in command\r\n"
                           "+OK bye\r\n");
+    free(out);
+    /* 255 octets with the CR LF are fine (RFC 2449) */
+    memset(in, 'x', 253);
+    memcpy(in, "USER ", 5);
+    memcpy(in + 253, "\r\nQUIT\r\n", 8);
+    out = converse(run_popup, &popup, in, 261, &r);
+    ck_assert_str_eq(out, "+OK pop.example POP3 server ready\r\n"
+                          "+OK send PASS\r\n"
+                          "+OK bye\r\n");
+    free(out);
+    /* the first longer line ends the session: with its CR LF, without
+     * CR, or never ending */
+    memcpy(in + 253, "x\r\nQUIT\r\n", 9);
+    out = converse(run_popup, &popup, in, 262, &r);
+    ck_assert_str_eq(out, "+OK pop.example POP3 server ready\r\n"
+                          "-ERR command line too long; bye\r\n");
+    free(out);
+    memcpy(in + 253, "x\nQUIT\r\n", 8);
+    out = converse(run_popup, &popup, in, 261, &r);
+    ck_assert_str_eq(out, "+OK pop.example POP3 server ready\r\n"
+                          "-ERR command line too long; bye\r\n");
+    free(out);
+    memset(in, 'x', sizeof in);
+    out = converse(run_popup, &popup, in, sizeof in, &r);
+    ck_assert_str_eq(out, "+OK pop.example POP3 server ready\r\n"
+                          "-ERR command line too long; bye\r\n");
     free(out);
     /* too many bad commands end the session */
     n = 0;
@@ -452,6 +479,342 @@ START_TEST(popup_address_limit)
     out = converse(run_popup, &popup, in, sizeof in - 1, &r);
     ck_assert_ptr_nonnull(strstr(out, "accepted\n"));
     free(out);
+}
+END_TEST
+
+/* The client's side of a session in a child process: sends each of the
+ * n commands, pausing gap_ms before each, then keeps the connection open
+ * until the server closes it; returns the socket of the server's side. */
+static int slow_client(const char *const *cmds, size_t n, int gap_ms,
+                       pid_t *pid)
+{
+    int sv[2];
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    *pid = fork();
+    ck_assert_int_ne(*pid, -1);
+    if (*pid == 0) {
+        char buf[4096];
+        size_t i;
+        close(sv[1]);
+        for (i = 0; i < n; i++) {
+            usleep((useconds_t)gap_ms * 1000);
+            if (write(sv[0], cmds[i], strlen(cmds[i])) < 0)
+                _exit(0);
+        }
+        while (read(sv[0], buf, sizeof buf) > 0)
+            ;
+        _exit(0);
+    }
+    close(sv[0]);
+    return sv[1];
+}
+
+START_TEST(popup_login_deadline)
+{
+    /* every command well within timeoutpop3d, but the login as a whole
+     * takes longer than timeoutpop3login */
+    static const char *const cmds[] = {"CAPA\r\n", "CAPA\r\n", "CAPA\r\n",
+                                       "CAPA\r\n", "CAPA\r\n", "CAPA\r\n",
+                                       "CAPA\r\n", "CAPA\r\n", "QUIT\r\n"};
+    int64_t t0;
+    pid_t pid;
+    int fd, r;
+
+    popup_setup(&popup, "exit 1");
+    popup.conf.timeout = 2;
+    popup.conf.logintimeout = 1;
+    fd = slow_client(cmds, sizeof cmds / sizeof cmds[0], 300, &pid);
+    popup.infd = popup.outfd = fd;
+    t0 = time_mono_ms();
+    r = popup_run(&popup);
+    ck_assert_int_eq(r, 0);
+    ck_assert_int_lt(time_mono_ms() - t0, 2000);
+    ck_assert_str_eq(popup.why, "login took too long");
+    close(fd);
+    kill(pid, SIGKILL);
+    waitpid(pid, 0, 0);
+}
+END_TEST
+
+START_TEST(popup_failure_answered_at_a_fixed_time)
+{
+    static const char in[] = "USER a\r\nPASS 1\r\nQUIT\r\n";
+    int64_t t0, took;
+    char *out;
+    int r;
+
+    /* a slow check (a hash of a higher cost) and a fast one are answered
+     * at the same time: pop3faildelay after the PASS */
+    popup_setup(&popup, "cat <&3 >/dev/null; sleep 0.6; exit 1");
+    popup.conf.faildelay = 1;
+    t0 = time_mono_ms();
+    out = converse(run_popup, &popup, in, sizeof in - 1, &r);
+    took = time_mono_ms() - t0;
+    ck_assert_ptr_nonnull(strstr(out, "+OK bye"));
+    free(out);
+    ck_assert_int_ge(took, 950);
+    ck_assert_int_lt(took, 1400);
+    popup_setup(&popup, "exit 1");
+    popup.conf.faildelay = 1;
+    t0 = time_mono_ms();
+    out = converse(run_popup, &popup, in, sizeof in - 1, &r);
+    took = time_mono_ms() - t0;
+    free(out);
+    ck_assert_int_ge(took, 950);
+    ck_assert_int_lt(took, 1400);
+    /* a check longer than the delay: the next multiple of it */
+    popup_setup(&popup, "cat <&3 >/dev/null; sleep 1.2; exit 1");
+    popup.conf.faildelay = 1;
+    t0 = time_mono_ms();
+    out = converse(run_popup, &popup, "USER a\r\nPASS 1\r\n", 16, &r);
+    took = time_mono_ms() - t0;
+    free(out);
+    ck_assert_int_ge(took, 1900);
+    ck_assert_int_lt(took, 2500);
+}
+END_TEST
+
+/* Count the lines of a file (0 if it does not exist). */
+static int file_lines(const char *path)
+{
+    char buf[4096];
+    ssize_t n, i;
+    int fd = open(path, O_RDONLY), lines = 0;
+
+    if (fd == -1)
+        return 0;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        for (i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    close(fd);
+    return lines;
+}
+
+START_TEST(popup_address_limit_parallel)
+{
+    static const char in[] = "USER a\r\nPASS x\r\n";
+    int i, status;
+
+    /* 20 connections at once from one address, limit 5: at most 5
+     * password checks, however they overlap */
+    for (i = 0; i < 20; i++)
+        if (fork() == 0) {
+            char *out;
+            int r;
+            popup_setup(&popup, "cat <&3 >/dev/null; echo run >> runs; "
+                                "sleep 0.5; exit 1");
+            popup.throttle_path = "failures";
+            popup.conf.addrfailures = 5;
+            out = converse(run_popup, &popup, in, sizeof in - 1, &r);
+            free(out);
+            _exit(0);
+        }
+    for (i = 0; i < 20; i++)
+        ck_assert_int_ne(wait(&status), -1);
+    ck_assert_int_le(file_lines("runs"), 5);
+    ck_assert_int_ge(file_lines("runs"), 1);
+}
+END_TEST
+
+START_TEST(popup_success_is_not_a_failure)
+{
+    static const char in[] = "USER a\r\nPASS right\r\n";
+    char *out;
+    int r, i;
+
+    /* a user who logs in often is not locked out by the limit */
+    for (i = 0; i < 5; i++) {
+        popup_setup(&popup, "cat <&3 >/dev/null; echo ok >> runs");
+        popup.throttle_path = "failures";
+        popup.conf.addrfailures = 2;
+        out = converse(run_popup, &popup, in, sizeof in - 1, &r);
+        ck_assert_int_eq(popup.handed_over, 1);
+        free(out);
+    }
+    ck_assert_int_eq(file_lines("runs"), 5);
+}
+END_TEST
+
+START_TEST(popup_no_address_is_logged)
+{
+    static const char in[] = "USER a\r\nPASS 1\r\nUSER a\r\nPASS 2\r\nQUIT\r\n";
+    char buf[4096], *out, *at;
+    int r, fd, found = 0;
+    ssize_t n;
+
+    /* no $TCPREMOTEIP and no IP socket: the limit is off, and the log
+     * says so once */
+    fd = open("log", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(dup2(fd, 2), 2);
+    close(fd);
+    popup_setup(&popup, "exit 1");
+    popup.throttle_path = "failures";
+    popup.conf.addrfailures = 1;
+    popup.remote = "unknown";
+    out = converse(run_popup, &popup, in, sizeof in - 1, &r);
+    ck_assert_ptr_nonnull(strstr(out, "+OK bye"));
+    free(out);
+    fd = open("log", O_RDONLY);
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    buf[n] = 0;
+    for (at = buf; (at = strstr(at, "is not an IP address")); at++)
+        found++;
+    ck_assert_int_eq(found, 1);
+}
+END_TEST
+
+START_TEST(popup_peer_address_of_sockets)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    char ip[64];
+    int l, c, a, sv[2];
+
+    l = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(l, 1), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    a = accept(l, 0, 0);
+    ck_assert_int_ge(a, 0);
+    ck_assert_int_eq(popup_peer_address(a, ip, sizeof ip), 0);
+    ck_assert_str_eq(ip, "127.0.0.1");
+    close(a);
+    close(c);
+    close(l);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(popup_peer_address(sv[0], ip, sizeof ip), -1);
+    close(sv[0]);
+    close(sv[1]);
+    ck_assert_int_eq(popup_peer_address(open("/dev/null", O_RDONLY), ip,
+                                        sizeof ip), -1);
+}
+END_TEST
+
+START_TEST(popup_checkpassword_gets_no_stray_descriptors)
+{
+    static const char in[] = "USER a\r\nPASS x\r\nQUIT\r\n";
+    char buf[256], *out;
+    int r, fd;
+    ssize_t n;
+
+    /* whatever our caller left open stays with us */
+    fd = open("/dev/null", O_RDONLY);
+    ck_assert_int_eq(dup2(fd, 17), 17);
+    close(fd);
+    popup_setup(&popup, "cat <&3 >/dev/null; exec 3<&-; "
+                        "ls /proc/self/fd > fds; exit 1");
+    out = converse(run_popup, &popup, in, sizeof in - 1, &r);
+    free(out);
+    fd = open("fds", O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    buf[n] = 0;
+    /* ls itself has its directory open on 3 */
+    ck_assert_str_eq(buf, "0\n1\n2\n3\n");
+}
+END_TEST
+
+/* 1 if the memory of process pid holds needle (n octets). */
+static int memory_holds(pid_t pid, const char *needle, size_t n)
+{
+    char path[64], line[512];
+    FILE *maps;
+    int mem, found = 0;
+
+    snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
+    maps = fopen(path, "r");
+    ck_assert_ptr_nonnull(maps);
+    snprintf(path, sizeof path, "/proc/%ld/mem", (long)pid);
+    mem = open(path, O_RDONLY);
+    ck_assert_int_ge(mem, 0);
+    while (!found && fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi;
+        char perms[8];
+        /* (sanitizers reserve terabytes of shadow memory: not ours) */
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 ||
+            perms[0] != 'r' || strstr(line, "[vvar") ||
+            strstr(line, "[vsyscall]") || hi - lo > (1ul << 30))
+            continue;
+        while (lo < hi && !found) {
+            static char buf[1 << 16];
+            size_t want = hi - lo < sizeof buf ? hi - lo : sizeof buf;
+            ssize_t got = pread(mem, buf, want, (off_t)lo);
+            if (got <= 0)
+                break;
+            found = memmem(buf, (size_t)got, needle, n) != 0;
+            /* a needle across two pieces: step back a little */
+            lo += (size_t)got > n ? (size_t)got - n : (size_t)got;
+        }
+    }
+    fclose(maps);
+    close(mem);
+    return found;
+}
+
+char memory_control[32]; /* not static: the compiler must keep it */
+
+START_TEST(popup_forgets_the_password)
+{
+    /* the password, hidden from the test's own memory (which the child
+     * inherits): each octet + 1 */
+    static const char hidden[] = "t4ds4u.qbtt.:38";
+    static const char kept[] = "opu.b.tfdsfu";
+    char pass[sizeof hidden];
+    size_t i, n = sizeof hidden - 1;
+    struct stat st;
+    pid_t pid;
+    int status, tries;
+
+    pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        static char in[64];
+        int len, sv[2];
+        for (i = 0; i < sizeof kept - 1; i++)
+            memory_control[i] = (char)(kept[i] - 1); /* a control */
+        len = snprintf(in, sizeof in, "USER a\r\nPASS ");
+        for (i = 0; i < n; i++)
+            in[len++] = (char)(hidden[i] - 1);
+        memcpy(in + len, "\r\n", 2);
+        len += 2;
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1 ||
+            write(sv[0], in, (size_t)len) != len)
+            _exit(1);
+        explicit_bzero(in, sizeof in);
+        shutdown(sv[0], SHUT_WR);
+        /* logged in: the session runs in the checkpassword program while
+         * qmail-popup waits */
+        popup_setup(&popup, "cat <&3 >/dev/null; : > ready; "
+                            "while [ ! -e done ]; do sleep 0.05; done");
+        popup.infd = popup.outfd = sv[1];
+        _exit(popup_run(&popup));
+    }
+    for (tries = 0; tries < 500 && stat("ready", &st) == -1; tries++)
+        usleep(10000);
+    ck_assert_int_eq(stat("ready", &st), 0);
+    for (i = 0; i < n; i++)
+        pass[i] = (char)(hidden[i] - 1);
+    ck_assert_int_eq(memory_holds(pid, pass, n), 0);
+    /* the search finds what is there */
+    for (i = 0; i < sizeof kept - 1; i++)
+        pass[i] = (char)(kept[i] - 1);
+    ck_assert_int_eq(memory_holds(pid, pass, sizeof kept - 1), 1);
+    explicit_bzero(pass, sizeof pass);
+    close(open("done", O_WRONLY | O_CREAT, 0600));
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 END_TEST
 
@@ -636,6 +999,14 @@ static Suite *session_suite(void)
     tcase_add_test(tc, popup_temporary_failure);
     tcase_add_test(tc, popup_bad_lines);
     tcase_add_test(tc, popup_address_limit);
+    tcase_add_test(tc, popup_login_deadline);
+    tcase_add_test(tc, popup_failure_answered_at_a_fixed_time);
+    tcase_add_test(tc, popup_address_limit_parallel);
+    tcase_add_test(tc, popup_success_is_not_a_failure);
+    tcase_add_test(tc, popup_no_address_is_logged);
+    tcase_add_test(tc, popup_peer_address_of_sockets);
+    tcase_add_test(tc, popup_checkpassword_gets_no_stray_descriptors);
+    tcase_add_test(tc, popup_forgets_the_password);
     tcase_add_test(tc, popup_host_and_stamp);
     tcase_add_test(tc, pop3d_commands);
     tcase_add_test(tc, pop3d_no_quit_removes_nothing);
