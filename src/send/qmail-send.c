@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -532,6 +533,25 @@ static void start_local(struct send_msg *m, size_t i)
         log_die_errno(111, "fatal: unable to talk to qmail-lspawn");
 }
 
+/* qmail-lspawn, qmail-clean and qmail-rspawn are our children (qmail-start
+ * forked them before it became us): end their input and wait for them,
+ * so that a stop leaves nothing behind. */
+static void stop_helpers(void)
+{
+    int64_t deadline = time_mono_ms() + 10000;
+
+    close(FD_TOLSPAWN);
+    close(FD_TOCLEAN);
+    close(FD_TORSPAWN);
+    while (time_mono_ms() < deadline) {
+        pid_t pid = waitpid(-1, 0, WNOHANG);
+        if (pid == -1 && errno == ECHILD)
+            return;
+        if (pid <= 0)
+            poll(0, 0, 20);
+    }
+}
+
 /* ---- the remote channel ---------------------------------------------- */
 
 #define REMOTE_BATCH 100 /* recipients per remote delivery */
@@ -988,6 +1008,7 @@ int main(int argc, char **argv)
         if (stopping && active == 0 && ractive == 0) {
             log_line("status: exiting, %zu message(s) left in queue",
                      send_msg_count());
+            stop_helpers();
             _exit(0);
         }
         now_ms = time_mono_ms();
