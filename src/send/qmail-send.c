@@ -296,6 +296,14 @@ static void finish_msg(struct send_msg *m)
     if (clean_cmd('R', m->id, 0) == -1) {
         log_line("warning: qmail-clean could not remove msg %s; will retry",
                  m->id);
+        if (m->unmarked) {
+            /* the file stays a while: a crash must not repeat the last
+             * delivery, so record it now */
+            char off[NUM_FMT_ULONG];
+            num_fmt_ulong(off, m->env.rcpts[m->unmarked - 1].offset);
+            clean_cmd('D', m->id, off);
+            m->unmarked = 0;
+        }
         hpush(m, SIZE_MAX, time(0) + 60);
         return;
     }
@@ -351,6 +359,8 @@ static void mark(struct send_msg *m, size_t i, char state, const char *why)
         if (clean_cmd('D', m->id, off) == -1)
             log_line("warning: unable to mark %s done in msg %s", r->addr,
                      m->id);
+    } else {
+        m->unmarked = i + 1; /* marked only if the removal fails */
     }
     r->state = state;
     m->where[i] = 0;
@@ -787,12 +797,17 @@ static size_t rspawn_result(const char *buf, size_t len)
                 p[0] ? p + 1 : "", took);
         p += strlen(p) + 1;
     }
-    /* a slot for this destination is free: let a waiting one go */
+    /* slots for this destination are free: let that many waiting go */
     {
         struct send_job j;
-        while (sl->dom->active < dom_limit() && qpop(&sl->dom->waiting, &j))
-            if (j.msg->where[j.rcpt] == 'W')
+        size_t room = dom_limit() > sl->dom->active
+                          ? dom_limit() - sl->dom->active
+                          : 0;
+        while (room > 0 && qpop(&sl->dom->waiting, &j))
+            if (j.msg->where[j.rcpt] == 'W') {
                 enqueue(j.msg, j.rcpt);
+                room--;
+            }
     }
     maybe_finish(m);
     return (size_t)(p - buf);
@@ -909,8 +924,15 @@ static void run_due(int everything)
     const struct send_job *top;
     struct send_job j;
     int64_t now = time(0);
+    size_t k;
 
-    while ((top = send_heap_top(&later)) && (everything || top->when <= now)) {
+    /* a flush makes every entry due now, once: a retry pushed back while
+     * we run (a bounce that fails again) waits for its own time */
+    if (everything)
+        for (k = 0; k < later.n; k++)
+            if (later.v[k].when > now)
+                later.v[k].when = now; /* a clamp keeps the heap order */
+    while ((top = send_heap_top(&later)) && top->when <= now) {
         send_heap_pop(&later, &j);
         if (release(j.msg))
             continue;

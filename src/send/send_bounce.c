@@ -177,7 +177,9 @@ int send_bounce(struct send_msg *m, const char *to, const char *envfrom,
     }
     /* bounces go to qmail-queue itself, never through $QMAILQUEUE */
     snprintf(prog, sizeof prog, "%s/qmail-queue", bindir);
-    if (qqueue_start(&q, prog, 0) == -1) {
+    /* bounded: a hung qmail-queue must not stop the scheduler (a killed
+     * one is a failed bounce, tried again later) */
+    if (qqueue_start(&q, prog, 1200) == -1) {
         log_errno("warning: unable to run %s for a bounce", prog);
         goto out;
     }

@@ -24,6 +24,8 @@ struct send_msg {
                              'W' waiting for its destination, 'S' being
                              delivered, 0 settled */
     size_t qrefs;         /* queue entries pointing here */
+    size_t unmarked;      /* 1 + the delivered recipient whose D mark was
+                             skipped (the file is removed next), or 0 */
     int dead;             /* finished: freed when qrefs drops to 0 */
     unsigned char *tries; /* per recipient: earlier tries that may have
                              delivered part of it (1 = maybe) */

@@ -108,6 +108,42 @@ class TestFlood(Base):
         self.q.wait_for_messages("demo", 1)
 
 
+@unittest.skipUnless(os.geteuid() == 0, "needs root (chattr)")
+class TestFlushWithFailingBounce(Base):
+    """A bounce that cannot be queued is retried later; a flush (SIGALRM)
+    tries it once, and the scheduler stays responsive."""
+
+    def test_flush_does_not_spin(self):
+        tmp = self.q.path("queue", "tmp")
+        if subprocess.run(["chattr", "+i", tmp],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            self.skipTest("chattr +i not supported here")
+        self.addCleanup(subprocess.run, ["chattr", "-i", tmp])
+        # the message itself goes in before tmp/ is locked... so queue it
+        # first, through a second path: lock only after it is queued
+        subprocess.run(["chattr", "-i", tmp])
+        p = self.q.sendmail(["-f", "alice@localhost", "nobody@localhost"],
+                            b"Subject: no bounce yet\n\nx\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        subprocess.run(["chattr", "+i", tmp])
+        self.assertTrue(qmtest.wait_until(
+            lambda: "unable to queue bounce" in self.q.log_text(), 10),
+            self.q.describe())
+        for _ in range(3):
+            os.kill(send_pid(self.q), signal.SIGALRM)
+            time.sleep(0.3)
+        fails = self.q.log_text().count("unable to queue bounce")
+        self.assertLessEqual(fails, 5, "the flush spins on a failing bounce")
+        # still responsive: new mail is delivered
+        subprocess.run(["chattr", "-i", tmp])
+        p = self.q.sendmail(["demo@localhost"], b"Subject: alive\n\nx\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.q.wait_for_messages("demo", 1)
+        # and the bounce goes out at the next flush
+        self.q.flush()
+        self.q.wait_for_messages("alice", 1)
+
+
 class TestTimeoutLocal(Base):
     CONTROL = {"timeoutlocal": "2"}
 
