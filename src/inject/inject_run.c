@@ -33,6 +33,7 @@
 #include "inject_header.h"
 #include "inject_input.h"
 #include "inject_queue.h"
+#include "qqueue.h"
 #include "log.h"
 #include "qhome.h"
 #include "queue.h"
@@ -200,8 +201,9 @@ static void read_header(inject_in *in, header_read *hr)
     dstr_free(&line);
 }
 
-/* Where the message goes: qmail-queue's pipe or our stdout. */
+/* Where the message goes: qmail-queue (q) or our stdout (fd). */
 typedef struct sink {
+    qqueue *q;
     int fd;
     int failed;         /* a write failed (errno saved) */
     int err;
@@ -211,6 +213,14 @@ static void sink_put(sink *s, const char *p, size_t n)
 {
     if (s->failed || n == 0)
         return;
+    if (s->q) {
+        qqueue_put(s->q, p, n);
+        if (s->q->failed) {
+            s->failed = 1;
+            s->err = errno;
+        }
+        return;
+    }
     if (fd_write_all(s->fd, p, n, 0) == -1) {
         s->failed = 1;
         s->err = errno;
@@ -239,9 +249,11 @@ static int send_message(sink *s, const dstr *header, header_read *hr,
 
 static _Noreturn void die_queue_code(int code)
 {
-    if (code > 255)
+    if (code == QQUEUE_WAITERR || code == QQUEUE_TIMEOUT)
+        log_die(EXIT_TEMP, "unable to wait for qmail-queue");
+    if (code >= QQUEUE_CRASHED)
         log_die(EXIT_TEMP, "qmail-queue was killed by signal %d",
-                code - 256);
+                code - QQUEUE_CRASHED);
     log_die(code >= 11 && code <= 40 ? EXIT_PERM : EXIT_TEMP,
             "qmail-queue failed: %s (exit %d)", queue_exit_text(code), code);
 }
@@ -340,6 +352,7 @@ int inject_run(const inject_opts *o)
     check(dstr_catc(&out, '\n'));
 
     if (o->print_only) {
+        s.q = 0;
         s.fd = 1;
         s.failed = 0;
         if (send_message(&s, &out, &hr, &in) == -1)
@@ -382,25 +395,28 @@ int inject_run(const inject_opts *o)
 
     /* hand it over */
     {
-        inject_queue q;
+        static qqueue q;
         int rd;
 
-        if (inject_queue_start(&q, prog.s) == -1)
+        if (qqueue_start(&q, prog.s, 0) == -1)
             log_die_errno(EXIT_TEMP, "unable to run %s", prog.s);
-        s.fd = q.msgfd;
+        s.q = &q;
+        s.fd = -1;
         s.failed = 0;
         rd = send_message(&s, &out, &hr, &in);
         if (rd == -1) {
             int saved = errno;
-            (void)inject_queue_finish(&q, 0); /* no envelope: refused */
+            qqueue_abort(&q); /* nothing is queued */
             errno = saved;
             log_die_errno(EXIT_TEMP, "unable to read the message");
         }
-        code = inject_queue_finish(&q, s.failed ? 0 : &env.buf);
-        if (code == -1)
-            log_die_errno(EXIT_TEMP, "unable to wait for qmail-queue");
+        /* after a failed write no envelope goes out (qmail-queue then
+         * refuses the message); its exit code tells why it stopped */
+        code = qqueue_finish(&q, env.buf.s, env.buf.len);
         if (code != 0)
             die_queue_code(code);
+        if (q.failed)
+            s.failed = 1;
         if (s.failed)
             log_die(EXIT_TEMP, "qmail-queue exited before reading the "
                     "whole message");
