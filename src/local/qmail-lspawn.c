@@ -115,27 +115,14 @@ static void reply(const spawn_job *d, dstr *out)
 static _Noreturn void child(const char *id, const char *sender,
                             const struct mailuser *u, int repeat)
 {
-    dstr path = DSTR_ZERO;
     char prog[PATH_MAX], lenarg[NUM_FMT_ULONG];
     uint64_t msglen;
     char *argv[17];
-    int msgfd, a = 0;
+    int a = 0;
 
-    if (!queue_id_valid(id) || queue_mess_path(&path, id) == -1) {
-        log_line("bad message id");
-        _exit(111);
-    }
     /* the message only: the queue file would show the whole envelope */
-    msgfd = msgcopy_open(path.s, &msglen);
-    if (msgfd == -1) {
-        log_errno("unable to read queued message %s", path.s);
+    if (msgcopy_stdin(id, &msglen) == -1)
         _exit(111);
-    }
-    if (msgfd != 0) {
-        if (dup2(msgfd, 0) == -1)
-            _exit(111);
-        close(msgfd);
-    }
     /* Enter the home while we may still traverse every directory above
      * it; qmail-local works relative to it. */
     if (chdir(u->home) == -1) {

@@ -7,6 +7,8 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "dstr.h"
+#include "log.h"
 #include "queue.h"
 
 int msgcopy_open(const char *path, uint64_t *msglen)
@@ -52,4 +54,32 @@ fail:
         close(mfd);
     errno = saved;
     return -1;
+}
+
+int msgcopy_stdin(const char *id, uint64_t *msglen)
+{
+    dstr path = DSTR_ZERO;
+    int fd;
+
+    if (!queue_id_valid(id) || queue_mess_path(&path, id) == -1) {
+        log_line("bad message id");
+        dstr_free(&path);
+        return -1;
+    }
+    fd = msgcopy_open(path.s, msglen);
+    if (fd == -1) {
+        log_errno("unable to read queued message %s", path.s);
+        dstr_free(&path);
+        return -1;
+    }
+    dstr_free(&path);
+    if (fd != 0) {
+        if (dup2(fd, 0) == -1) {
+            log_errno("unable to put the message on fd 0");
+            close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
 }

@@ -13,5 +13,8 @@
  * length.  -1 with errno on failure (EINVAL: damaged file, EPROTO:
  * truncated). */
 int msgcopy_open(const char *path, uint64_t *msglen);
+/* For a delivery child in queue/: put the copy of message id on fd 0.
+ * Returns 0, or -1 after logging why. */
+int msgcopy_stdin(const char *id, uint64_t *msglen);
 
 #endif

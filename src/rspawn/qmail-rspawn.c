@@ -153,11 +153,9 @@ static void start(spawn_job *j, char **f)
 {
     char *argv[RSPAWN_RCPTS_MAX + 4];
     char *p, prog[PATH_MAX];
-    dstr path = DSTR_ZERO;
     unsigned long n = 0;
     uid_t uid = 0;
     gid_t gid = 0;
-    int msgfd;
 
     argv[0] = "qmail-remote";
     argv[1] = f[3];
@@ -185,18 +183,8 @@ static void start(spawn_job *j, char **f)
     if (spawn_fork(j) != 0)
         return;
     /* the child */
-    if (!queue_id_valid(f[1]) || queue_mess_path(&path, f[1]) == -1)
+    if (msgcopy_stdin(f[1], &(uint64_t){0}) == -1)
         _exit(111);
-    msgfd = msgcopy_open(path.s, &(uint64_t){0});
-    if (msgfd == -1) {
-        log_errno("unable to read queued message %s", path.s);
-        _exit(111);
-    }
-    if (msgfd != 0) {
-        if (dup2(msgfd, 0) == -1)
-            _exit(111);
-        close(msgfd);
-    }
     if (chdir("..") == -1) /* qmail-remote works in $QMAILHOME */
         _exit(111);
     if (geteuid() == 0 && priv_drop(uid, gid) == -1) {
