@@ -396,7 +396,25 @@ static int parse_vars(const char *s, size_t n, tcpd_rule *r, dstr *err)
     return 0;
 }
 
+static int rule_parse(const char *line, size_t len, tcpd_rule *r, dstr *err);
+
+/* The error messages quote parts of the line with "%.20s", which reads up
+ * to a NUL: parse a NUL-terminated copy, whatever the caller passed. */
 int tcpd_rule_parse(const char *line, size_t len, tcpd_rule *r, dstr *err)
+{
+    dstr copy = DSTR_ZERO;
+    int ret;
+
+    if (dstr_catb(&copy, line, len) == -1 || dstr_cat0(&copy) == -1) {
+        dstr_free(&copy);
+        return fail(err, "out of memory");
+    }
+    ret = rule_parse(copy.s, copy.len, r, err);
+    dstr_free(&copy);
+    return ret;
+}
+
+static int rule_parse(const char *line, size_t len, tcpd_rule *r, dstr *err)
 {
     size_t start = 0, end = len, i, word = 0;
     int allow = 0;
