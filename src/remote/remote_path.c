@@ -2,16 +2,47 @@
 #include "remote_path.h"
 
 #include <string.h>
+#include <strings.h>
+
+#include "remote_mx.h"
 
 #define ADDR_MAX 1000
 
+/* An address literal: "[" digits, hex, '.' and ':' (with an optional
+ * "IPv6:" tag) "]". */
+static int literal_ok(const char *d, size_t len)
+{
+    size_t i = 1;
+
+    if (len < 3 || d[0] != '[' || d[len - 1] != ']')
+        return 0;
+    if (len > 7 && strncasecmp(d + 1, "IPv6:", 5) == 0)
+        i = 6;
+    for (; i < len - 1; i++) {
+        char c = d[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+              (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
 int remote_path_ok(const char *addr)
 {
+    const char *at = strrchr(addr, '@');
     size_t i;
 
     for (i = 0; addr[i]; i++) {
         unsigned char c = (unsigned char)addr[i];
         if (c < 32 || c == 127 || i >= ADDR_MAX)
+            return 0;
+    }
+    /* the domain goes on the wire as it is: it must be a host name or an
+     * address literal, so that it cannot end the path or add parameters
+     * ("s@x> RET=HDRS") */
+    if (at) {
+        size_t dlen = strlen(at + 1);
+        if (!remote_name_valid(at + 1, dlen) && !literal_ok(at + 1, dlen))
             return 0;
     }
     return 1;

@@ -29,13 +29,18 @@ int64_t remote_tcpto_backoff(unsigned failures)
 static int open_locked(const char *path, int write)
 {
     struct stat st;
+    /* O_NONBLOCK: a FIFO put in its place must not hang us in open() */
     int fd = open(path,
                   (write ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW |
-                      O_CLOEXEC | O_NOCTTY,
+                      O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
                   0644);
 
     if (fd == -1)
         return -1;
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+        close(fd);
+        return -1;
+    }
     if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
         flock(fd, write ? LOCK_EX : LOCK_SH) == -1) {
         close(fd);

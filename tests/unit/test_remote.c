@@ -552,6 +552,16 @@ START_TEST(paths)
     ck_assert_int_eq(remote_path_ok("a\r\nRCPT TO:<x@y>"), 0);
     ck_assert_int_eq(remote_path_ok("a\nb"), 0);
     ck_assert_int_eq(remote_path_ok("a\x7f"), 0);
+    /* the domain must be a name or a literal: nothing can end the path or
+     * add ESMTP parameters */
+    ck_assert_int_eq(remote_path_ok("s@me.test> RET=HDRS"), 0);
+    ck_assert_int_eq(remote_path_ok("s@me test"), 0);
+    ck_assert_int_eq(remote_path_ok("s@<x>"), 0);
+    ck_assert_int_eq(remote_path_ok("s@"), 0);
+    ck_assert_int_eq(remote_path_ok("s@[127.0.0.1]"), 1);
+    ck_assert_int_eq(remote_path_ok("s@[IPv6:2001:db8::1]"), 1);
+    ck_assert_int_eq(remote_path_ok("s@[1.2.3.4] SIZE=1"), 0);
+    ck_assert_int_eq(remote_path_ok("\"a b\"@example.org"), 1);
     char big[1100];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = 0;
