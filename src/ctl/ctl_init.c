@@ -116,25 +116,38 @@ static void derive_domains(const char *host, dstr *defaultdomain,
 
 /* ---- creating things that are missing -------------------------------- */
 
+/* Is path there, and of type fmt (S_IFDIR...)?  1 yes, 0 missing, -1
+ * there but of another type, or unreadable (reported). */
+static int existing(const char *path, mode_t fmt, const char *what)
+{
+    struct stat st;
+
+    if (lstat(path, &st) == 0) {
+        if ((st.st_mode & S_IFMT) == fmt)
+            return 1;
+        log_line("%s: exists but is not %s", path, what);
+        return -1;
+    }
+    if (errno != ENOENT) {
+        log_errno("%s: cannot check", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int ensure_dir(const dstr *root, const char *rel, mode_t mode,
                       init_log *lg)
 {
     dstr p = DSTR_ZERO;
-    struct stat st;
     int r = -1;
 
     ctl_path(&p, root, rel);
-    if (lstat(p.s, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            r = 0;
-        else
-            log_line("%s: exists but is not a directory", p.s);
+    r = existing(p.s, S_IFDIR, "a directory");
+    if (r != 0) {
+        r = r == 1 ? 0 : -1;
         goto out;
     }
-    if (errno != ENOENT) {
-        log_errno("%s: cannot check", p.s);
-        goto out;
-    }
+    r = -1;
     if (mkdir(p.s, mode) == -1 || chmod(p.s, mode) == -1 || ctl_own(p.s) == -1) {
         log_errno("%s: cannot create directory", p.s);
         goto out;
@@ -150,21 +163,15 @@ static int ensure_file(const dstr *root, const char *rel, const char *content,
                        mode_t mode, init_log *lg)
 {
     dstr p = DSTR_ZERO;
-    struct stat st;
     int r = -1;
 
     ctl_path(&p, root, rel);
-    if (lstat(p.s, &st) == 0) {
-        if (S_ISREG(st.st_mode))
-            r = 0;
-        else
-            log_line("%s: exists but is not a regular file", p.s);
+    r = existing(p.s, S_IFREG, "a regular file");
+    if (r != 0) {
+        r = r == 1 ? 0 : -1;
         goto out;
     }
-    if (errno != ENOENT) {
-        log_errno("%s: cannot check", p.s);
-        goto out;
-    }
+    r = -1;
     if (file_write_atomic(p.s, content, strlen(content), mode) == -1 ||
         chmod(p.s, mode) == -1 || ctl_own(p.s) == -1) {
         log_errno("%s: cannot write", p.s);
@@ -236,21 +243,15 @@ static int ensure_fifo(const dstr *root, const char *rel, mode_t mode,
                        init_log *lg)
 {
     dstr p = DSTR_ZERO;
-    struct stat st;
     int r = -1;
 
     ctl_path(&p, root, rel);
-    if (lstat(p.s, &st) == 0) {
-        if (S_ISFIFO(st.st_mode))
-            r = 0;
-        else
-            log_line("%s: exists but is not a FIFO", p.s);
+    r = existing(p.s, S_IFIFO, "a FIFO");
+    if (r != 0) {
+        r = r == 1 ? 0 : -1;
         goto out;
     }
-    if (errno != ENOENT) {
-        log_errno("%s: cannot check", p.s);
-        goto out;
-    }
+    r = -1;
     if (mkfifo(p.s, mode) == -1 || chmod(p.s, mode) == -1 ||
         ctl_own(p.s) == -1) {
         log_errno("%s: cannot create FIFO", p.s);
