@@ -17,7 +17,7 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -Wno-unused-parameter -D_FORTIFY_SOURCE=2 \
            -fstack-protector-strong -fPIE -Isrc/lib -Isrc/mail -MMD -MP
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
-LIBS    := -lcdb -lcrypt
+LIBS    := -lcdb -lcrypt -lseccomp
 # extra libraries for the programs of one directory, and for the unit
 # tests that link its modules
 LIBS_src/remote := -lunbound
@@ -34,6 +34,11 @@ PROGS := qmail-queue qmail-inject sendmail qmail-send qmail-clean \
 PROGS += qmail-rspawn
 main_qmail-rspawn := src/rspawn/qmail-rspawn.c
 PROGS += qmail-remote
+# QMTP and QMQP (issue 7)
+PROGS += qmail-qmtpd qmail-qmqpd qmail-qmqpc
+main_qmail-qmtpd := src/qmtpd/qmail-qmtpd.c
+main_qmail-qmqpd := src/qmtpd/qmail-qmqpd.c
+main_qmail-qmqpc := src/qmqpc/qmail-qmqpc.c
 main_qmail-remote := src/remote/qmail-remote.c
 main_qmail-queue  := src/queue/qmail-queue.c
 main_qmail-inject := src/inject/qmail-inject.c
@@ -113,6 +118,20 @@ build-asan/unit-tests: $(UNIT_BIN)
 run: all
 	@scripts/make-run
 
+# ---- install and benchmarks -------------------------------------------------
+# make install [DESTDIR=...] [QMAILHOME=/var/qmail]: see INSTALL.md
+QMAILHOME ?= /var/qmail
+install: all
+	@scripts/install "$(DESTDIR)" "$(QMAILHOME)"
+
+uninstall:
+	@scripts/uninstall "$(DESTDIR)" "$(QMAILHOME)"
+
+# make bench [BENCH=quick|full]: ours against Postfix, docs/PERFORMANCE.md
+BENCH ?= quick
+bench: all
+	@scripts/bench $(BENCH)
+
 # ---- fuzzing ---------------------------------------------------------------
 # `make fuzz` builds every libFuzzer harness tests/fuzz/fuzz_*.c with clang,
 # ASan and UBSan, and runs each for FUZZ_SECONDS seconds, keeping its corpus
@@ -158,6 +177,6 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf build build-asan bin
 
-.PHONY: all deps unit test asan run clean
+.PHONY: all deps unit test asan run clean install uninstall bench
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
