@@ -22,6 +22,7 @@
 #include "route.h"
 #include "num.h"
 #include "queue.h"
+#include "rcptcheck.h"
 #include "smtpd_addr.h"
 #include "smtpd_policy.h"
 
@@ -152,36 +153,25 @@ static int literal_is_me(const smtpd_conf *c, const char *lit, size_t len)
     return 0;
 }
 
-static int is_postmaster(const char *local, size_t len)
+/* The recipient check (rcptcheck.c, shared with qmail-qmtpd).  Returns 0
+ * accepted, or -1 when a reply was sent. */
+static int check_rcpt(smtpd_session *s, const char *addr)
 {
-    return len == 10 && strncasecmp(local, "postmaster", 10) == 0;
-}
+    char why[600];
+    int r = rcptcheck_local(&s->conf->route, addr, why, sizeof why);
 
-/* The recipient check for a local domain.  Returns 0 accepted, or -1 when
- * a reply was sent. */
-static int check_local(smtpd_session *s, const char *addr)
-{
-    struct mailuser u;
-    char why[512];
-
-    if (mailuser_find(addr, &u, why, sizeof why) == 0) {
-        /* the user exists; does it take this address (extension, alias)?
-         * -1 means we cannot tell (a home we may not read): accept, and
-         * let delivery decide, rather than refuse mail that may exist */
-        if (mailuser_deliverable(&u) != 0)
-            return 0;
-        log_line("%ld: rcpt to <%s> refused: no .qmail file for it (user "
-                 "%s)", s->pid, addr, u.user);
-        smtpd_reply_err(s, "550 5.1.1 no such user here");
+    if (r == RCPTCHECK_OK)
+        return 0;
+    if (r == -1) {
+        smtpd_reply(s, "451 4.3.0 out of memory");
+        smtpd_session_abort(s, "out of memory");
         return -1;
     }
-    if (why[0] == '!') {
-        log_line("%ld: rcpt to <%s> refused: unknown local user (%s)",
-                 s->pid, addr, why + 1);
+    if (r == RCPTCHECK_UNKNOWN) {
+        log_line("%ld: rcpt to <%s> refused: %s", s->pid, addr, why);
         smtpd_reply_err(s, "550 5.1.1 no such user here");
     } else {
-        log_line("%ld: rcpt to <%s> deferred: recipient lookup failed: %s",
-                 s->pid, addr, why);
+        log_line("%ld: rcpt to <%s> deferred: %s", s->pid, addr, why);
         smtpd_reply_err(s, "451 4.3.0 temporary failure looking up the "
                            "recipient; try again later");
     }
@@ -268,21 +258,8 @@ void smtpd_do_rcpt(smtpd_session *s, const char *arg, size_t len)
             return;
         }
     }
-    if (c->rcptcheck && !is_postmaster(addr, at)) {
-        /* local (after percenthack and virtualdomains, as qmail-send will
-         * route it)?  Then the recipient must exist. */
-        char *rt = 0;
-        char where = route_classify(&c->route, addr, &rt);
-        if (!where) {
-            smtpd_reply(s, "451 4.3.0 out of memory");
-            smtpd_session_abort(s, "out of memory");
-            return;
-        }
-        r = where == 'L' ? check_local(s, rt ? rt : addr) : 0;
-        free(rt);
-        if (r == -1)
-            return;
-    }
+    if (c->rcptcheck && check_rcpt(s, addr) == -1)
+        return;
 accept:
     if (alen > QUEUE_ADDR_MAX)
         goto toolong;

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "queue.h"
+#include "qverdict.h"
 #include "smtpd_data.h"
 
 /* Refuse a flawed message: the reply and the log line. */
@@ -105,7 +106,11 @@ static int read_message(smtpd_session *s, smtpd_data *d)
 static void verdict(smtpd_session *s, int code, pid_t qp,
                     unsigned long long size)
 {
-    if (code == 0 && !s->qq.failed) {
+    const char *text;
+    /* the mapping is shared with qmail-qmtpd and qmail-qmqpd */
+    char v = qverdict(code, s->qq.failed, &text);
+
+    if (v == QVERDICT_OK) {
         s->messages++;
         log_line("%ld: message accepted: from <%s>, %lu recipient%s, %llu "
                  "bytes, qp %ld", s->pid, s->sender.s, s->nrcpt,
@@ -114,28 +119,13 @@ static void verdict(smtpd_session *s, int code, pid_t qp,
                     (long)qp);
         return;
     }
-    if (code == 0) {
-        log_line("%ld: message from <%s> not queued: unable to write to "
-                 "qmail-queue", s->pid, s->sender.s);
-        smtpd_reply(s, "451 4.3.0 qmail-queue write error; try again later");
-    } else if (code >= 11 && code <= 40) {
-        log_line("%ld: message from <%s> refused: qmail-queue exit %d: %s",
-                 s->pid, s->sender.s, code, queue_exit_text(code));
-        smtpd_reply_err(s, "554 5.3.0 %s", queue_exit_text(code));
-    } else if (code < 256) {
-        log_line("%ld: message from <%s> not queued: qmail-queue exit %d: "
-                 "%s", s->pid, s->sender.s, code, queue_exit_text(code));
-        smtpd_reply(s, "451 4.3.0 %s; try again later",
-                    queue_exit_text(code));
-    } else {
-        const char *what = code == QQUEUE_TIMEOUT
-                               ? "did not finish in time"
-                               : code == QQUEUE_WAITERR ? "was lost"
-                                                          : "crashed";
-        log_line("%ld: message from <%s> not queued: qmail-queue %s", s->pid,
-                 s->sender.s, what);
-        smtpd_reply(s, "451 4.3.0 qmail-queue %s; try again later", what);
-    }
+    log_line("%ld: message from <%s> %s: qmail-queue exit %d: %s", s->pid,
+             s->sender.s, v == QVERDICT_PERM ? "refused" : "not queued", code,
+             text);
+    if (v == QVERDICT_PERM)
+        smtpd_reply_err(s, "554 5.3.0 %s", text);
+    else
+        smtpd_reply(s, "451 4.3.0 %s; try again later", text);
 }
 
 void smtpd_do_data(smtpd_session *s)
