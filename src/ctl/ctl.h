@@ -34,7 +34,8 @@
 #define CTL_ARGS_MAX 8
 typedef struct ctl_opt {
     const char *name;   /* without the leading "--" */
-    const char *value;  /* NULL until given */
+    const char *value;  /* NULL until given ("1" for a given flag) */
+    int flag;           /* takes no value */
 } ctl_opt;
 
 typedef struct ctl_args {
@@ -43,7 +44,7 @@ typedef struct ctl_args {
 } ctl_args;
 
 /* Parse argv (after the command word) against opts, a table ending with a
- * NULL name; every option takes a value.  Reports a bad argument on stderr
+ * NULL name; every option takes a value, except flags.  Reports a bad argument on stderr
  * and returns -1. */
 int ctl_args_parse(int argc, char **argv, ctl_opt *opts, ctl_args *out);
 const char *ctl_opt_get(const ctl_opt *opts, const char *name);
@@ -84,10 +85,38 @@ int ctl_own_mailbox(const char *path);
  * qmail-queue instead.  Returns 0 or -1 after reporting. */
 int ctl_queue_share(const dstr *root);
 /* Run as root: the unprivileged ids a mail server (qmail-smtpd) gets from
- * qmail-tcpd: the instance owner's, or nobody:nogroup for a root-owned
- * instance (whose queue ctl_queue_share opened to that group).  Returns 1
- * with the ids set, 0 when no drop is needed or possible. */
+ * qmail-tcpd: qmaild's in a root install (ctl_system), else the instance
+ * owner's, or nobody:nogroup for a root-owned instance (whose queue
+ * ctl_queue_share opened to that group).  Returns 1 with the ids set, 0
+ * when no drop is needed or possible, -1 after reporting (a root install
+ * without qmaild). */
 int ctl_server_ids(uid_t *uid, gid_t *gid);
+
+/* ---- the root install (ctl_system.c) ------------------------------------ */
+
+/* Written by `qmailctl init --system`: the instance runs qmail's privilege
+ * split (each daemon under its qmail user; qmail-start reads it too). */
+#define CTL_PRIVSEP_FILE "control/privsep"
+/* Note whether instance root is in system mode (CTL_PRIVSEP_FILE exists).
+ * Returns 0, or -1 after reporting. */
+int ctl_system_init(const dstr *root);
+/* Force the mode (init --system on a directory without the file yet). */
+void ctl_system_set(int on);
+/* 1 in system mode. */
+int ctl_system(void);
+/* uid and primary gid of a system user other than root; -1 (errno
+ * ENOENT) when there is none. */
+int ctl_system_user(const char *name, uid_t *uid, gid_t *gid);
+/* In system mode and as root: give the queue to the qmail users, each
+ * part to the one that writes it (ctl_system.c's table).  Existing
+ * messages are not touched.  Returns 0 or -1 after reporting. */
+int ctl_system_layout(const dstr *root);
+/* Owner for the alias user's home and files: user alias in system mode,
+ * else as ctl_own_mailbox.  0 or -1 (errno). */
+int ctl_system_own_alias(const char *path);
+/* Before start or run in system mode: root, the qmail users exist, and
+ * bin/qmail-queue is setuid qmailq.  0, or -1 after reporting. */
+int ctl_system_check(const dstr *root);
 
 /* Serialise the commands that start or stop services of an instance:
  * flock() on its run/ directory, waiting up to timeout_ms for another

@@ -1,6 +1,7 @@
 /*
  * ctl_args.c: qmailctl's command-line parsing.  Every option takes a value,
- * given as "--name value" or "--name=value"; everything else is positional.
+ * given as "--name value" or "--name=value", except flags ("--system");
+ * everything else is positional.
  * "--" ends the options.  Called by each command with its own option table.
  */
 #include "ctl.h"
@@ -46,7 +47,13 @@ int ctl_args_parse(int argc, char **argv, ctl_opt *opts, ctl_args *out)
                 log_line("unknown option --%.*s", (int)len, name);
                 return -1;
             }
-            if (eq) {
+            if (o->flag) {
+                if (eq) {
+                    log_line("option --%s takes no value", o->name);
+                    return -1;
+                }
+                value = "1";
+            } else if (eq) {
                 value = eq + 1;
             } else {
                 if (i + 1 >= argc) {

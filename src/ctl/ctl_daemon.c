@@ -57,6 +57,10 @@ int ctl_cmd_start(int argc, char **argv)
         return CTL_USAGE;
     if (ctl_instance_open(&in, dir) == -1)
         return CTL_FAIL;
+    if (ctl_system_check(&in.root) == -1) {
+        ctl_instance_free(&in);
+        return CTL_FAIL;
+    }
     lockfd = ctl_lock(&in.root, LOCK_TIMEOUT_MS);
     if (lockfd == -1)
         goto out;

@@ -185,8 +185,9 @@ out:
 }
 
 /* The alias user's home: mail for postmaster, mailer-daemon and root
- * lands in alias/Maildir/.  It belongs to the mailbox owner (never root:
- * qmail-lspawn refuses to deliver as root). */
+ * lands in alias/Maildir/.  It belongs to the mailbox owner, or to user
+ * alias in a root install (never root: qmail-lspawn refuses to deliver as
+ * root). */
 static int ensure_alias(const dstr *root, init_log *lg)
 {
     static const char *const dirs[] = {"alias/Maildir", "alias/Maildir/cur",
@@ -213,7 +214,7 @@ static int ensure_alias(const dstr *root, init_log *lg)
     for (i = 0; i < sizeof all / sizeof all[0]; i++) {
         ctl_path(&p, root, all[i]);
         if (lstat(p.s, &st) == 0 && st.st_uid == 0 &&
-            ctl_own_mailbox(p.s) == -1) {
+            ctl_system_own_alias(p.s) == -1) {
             log_errno("%s: cannot set owner", p.s);
             goto out;
         }
@@ -397,6 +398,11 @@ out:
     return r;
 }
 
+#define PRIVSEP_TEXT                                                        \
+    "# This instance is a root install: qmailctl and qmail-start run each\n" \
+    "# program under its qmail user (qmailctl(8), SECURITY.md).  Written\n" \
+    "# by qmailctl init --system; remove it only with the queue stopped.\n"
+
 /* Create whatever is missing under root.  control/me comes last, so that
  * root never looks like an instance before it is one. */
 static int populate(const dstr *root, const init_conf *c, init_log *lg)
@@ -422,6 +428,13 @@ static int populate(const dstr *root, const init_conf *c, init_log *lg)
     }
     if (ensure_fifo(root, "queue/lock/trigger", 0622, lg) == -1 ||
         ensure_file(root, "queue/lock/sendlock", "", 0600, lg) == -1)
+        goto out;
+    /* a root install: qmail-remote (qmailr) cannot create files in
+     * queue/lock, so its dead-host memory is made here; and the mark that
+     * makes every program run under its qmail user */
+    if (ctl_system() &&
+        (ensure_file(root, "queue/lock/tcpto", "", 0644, lg) == -1 ||
+         ensure_file(root, CTL_PRIVSEP_FILE, PRIVSEP_TEXT, 0644, lg) == -1))
         goto out;
     /* qmail-users format: an assign file ends with a line "." */
     if (ensure_alias(root, lg) == -1 || ctl_queue_share(root) == -1)
@@ -670,8 +683,9 @@ static void print_summary(const dstr *root, const init_conf *c)
     dstr msg = DSTR_ZERO;
     size_t i;
 
-    if (dstr_catf(&msg, "%s: hostname %s, bind %s, ports", root->s,
-                  c->hostname.s, c->bind.s) == -1)
+    if (dstr_catf(&msg, "%s: %shostname %s, bind %s, ports", root->s,
+                  ctl_system() ? "root install, " : "", c->hostname.s,
+                  c->bind.s) == -1)
         ctl_nomem();
     for (i = 0; i < NPORTS; i++)
         if (dstr_catf(&msg, "%s %s %u", i ? "," : "", init_ports[i].label,
@@ -685,10 +699,11 @@ static void print_summary(const dstr *root, const init_conf *c)
 
 int ctl_cmd_init(int argc, char **argv)
 {
-    ctl_opt opts[] = {{"hostname", 0},   {"smtp-port", 0},
-                      {"pop3-port", 0},  {"qmtp-port", 0},
-                      {"qmqp-port", 0},  {"submission-port", 0},
-                      {"bind", 0},       {0, 0}};
+    ctl_opt opts[] = {{"hostname", 0, 0},   {"smtp-port", 0, 0},
+                      {"pop3-port", 0, 0},  {"qmtp-port", 0, 0},
+                      {"qmqp-port", 0, 0},  {"submission-port", 0, 0},
+                      {"bind", 0, 0},       {"system", 0, 1},
+                      {0, 0, 0}};
     init_conf c;
     init_log lg = {DSTR_ZERO, 0};
     ctl_args a;
@@ -702,9 +717,10 @@ int ctl_cmd_init(int argc, char **argv)
     if (a.npos != 1) {
         log_line("usage: qmailctl init DIR [--hostname H] [--smtp-port N] "
                  "[--pop3-port N] [--qmtp-port N] [--qmqp-port N] "
-                 "[--submission-port N] [--bind ADDR]");
+                 "[--submission-port N] [--bind ADDR] [--system]");
         return CTL_USAGE;
     }
+    ctl_system_set(ctl_opt_get(opts, "system") != 0);
     if (conf_from_options(&c, opts) == -1)
         goto out;
     if (ctl_abspath(&root, a.pos[0]) == -1) {
@@ -731,6 +747,14 @@ int ctl_cmd_init(int argc, char **argv)
     }
     if (ctl_own_init(root.s) == -1) {
         log_errno("%s: cannot stat", root.s);
+        goto out;
+    }
+    if (!ctl_system()) {
+        /* a root install stays one */
+        if (ctl_system_init(&root) == -1)
+            goto out;
+    } else if (geteuid() == 0 && st.st_uid != 0) {
+        log_line("%s: --system needs a directory owned by root", root.s);
         goto out;
     }
     ctl_path(&me, &root, "control/me");

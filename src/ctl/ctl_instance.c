@@ -143,6 +143,8 @@ int ctl_instance_open(ctl_instance *in, const char *dir)
         log_errno("%s: cannot stat", in->root.s);
         goto fail;
     }
+    if (ctl_system_init(&in->root) == -1)
+        goto fail;
     return 0;
 fail:
     dstr_free(&in->root);
@@ -223,6 +225,14 @@ int ctl_server_ids(uid_t *uid, gid_t *gid)
 
     if (geteuid() != 0)
         return 0;
+    if (ctl_system()) {
+        if (ctl_system_user("qmaild", uid, gid) == -1) {
+            log_line("a root install runs its mail servers as user qmaild, "
+                     "which does not exist (make install creates it)");
+            return -1;
+        }
+        return 1;
+    }
     if (own_active) {
         *uid = own_uid;
         *gid = own_gid;
@@ -247,6 +257,8 @@ int ctl_queue_share(const dstr *root)
 
     if (own_active || geteuid() != 0)
         return 0; /* the delivery user owns the queue already */
+    if (ctl_system())
+        return ctl_system_layout(root); /* setuid qmail-queue instead */
     gr = getgrnam("nogroup");
     if (!gr)
         return 0;

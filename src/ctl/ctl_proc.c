@@ -140,8 +140,12 @@ static _Noreturn void child_exec(const ctl_service *s, const dstr *root,
         log_die_errno(111, "%s: cannot set up descriptors", s->name);
     if (chdir(root->s) == -1)
         log_die_errno(111, "%s: cannot chdir to %s", s->name, root->s);
+    /* in a root install the servers run as qmaild, yet must know the
+     * system accounts to check recipients as qmail-lspawn will */
     if (envbuild_init(&env, 1) == -1 ||
-        envbuild_set(&env, "QMAILHOME", root->s) == -1)
+        envbuild_set(&env, "QMAILHOME", root->s) == -1 ||
+        (ctl_system() &&
+         envbuild_set(&env, "QMAILSMTPD_SYSTEMUSERS", "1") == -1))
         log_die_errno(111, "%s: cannot build environment", s->name);
     execve(av->vec[0], av->vec, env.vec);
     log_die_errno(111, "%s: cannot run %s", s->name, av->vec[0]);

@@ -61,6 +61,10 @@ int ctl_cmd_run(int argc, char **argv)
     dir = a.pos[0];
     if (ctl_instance_open(&in, dir) == -1)
         return CTL_FAIL;
+    if (ctl_system_check(&in.root) == -1) {
+        ctl_instance_free(&in);
+        return CTL_FAIL;
+    }
     /* held while we check and spawn, so a concurrent start cannot race */
     lockfd = ctl_lock(&in.root, 45000);
     if (lockfd == -1)

@@ -190,16 +190,26 @@ static int tcpd_options(const ctl_service *s, const dstr *root,
             goto toolong;
     }
     if (strcmp(s->portfile, "control/smtpport") == 0) {
-        uid_t uid;
-        gid_t gid;
         if (dstr_catf(&msg, "421 %s too many connections, try again later",
                       host) == -1 ||
             dstr_cat0(&msg) == -1)
             ctl_nomem();
         if (argv_add(av, "-m", 0) == -1 || argv_add(av, msg.s, 0) == -1)
             goto toolong;
-        /* the SMTP server reads what strangers send: never as root */
-        if (ctl_server_ids(&uid, &gid)) {
+    }
+    /* the mail servers read what strangers send: never as root (in a root
+     * install all of them run as qmaild) */
+    if (strcmp(s->portfile, "control/smtpport") == 0 ||
+        (ctl_system() && (strcmp(s->portfile, "control/qmtpport") == 0 ||
+                          strcmp(s->portfile, "control/qmqpport") == 0 ||
+                          strcmp(s->portfile, "control/submissionport") ==
+                              0))) {
+        uid_t uid;
+        gid_t gid;
+        int ids = ctl_server_ids(&uid, &gid);
+        if (ids == -1)
+            goto out;
+        if (ids == 1) {
             char u[NUM_FMT_ULONG], g[NUM_FMT_ULONG];
             num_fmt_ulong(u, uid);
             num_fmt_ulong(g, gid);

@@ -292,7 +292,7 @@ static void addresses(const dstr *root, const char *name, dstr *out)
 
 int ctl_cmd_adduser(int argc, char **argv)
 {
-    ctl_opt opts[] = {{"password", 0}, {"password-file", 0}, {0, 0}};
+    ctl_opt opts[] = {{"password", 0, 0}, {"password-file", 0, 0}, {0, 0, 0}};
     const char *opt_pw, *opt_file, *name;
     ctl_args a;
     ctl_instance in = {DSTR_ZERO};

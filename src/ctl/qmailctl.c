@@ -3,7 +3,7 @@
  *
  *   qmailctl init DIR [--hostname H] [--smtp-port N] [--pop3-port N]
  *            [--qmtp-port N] [--qmqp-port N] [--submission-port N]
- *            [--bind ADDR]
+ *            [--bind ADDR] [--system]
  *   qmailctl adduser DIR NAME [--password P | --password-file F]
  *   qmailctl start|stop|status|run|flush DIR
  *   qmailctl help
@@ -26,8 +26,11 @@ static const char usage_text[] =
     "\n"
     "  init DIR [--hostname H] [--bind ADDR] [--smtp-port N] [--pop3-port N]\n"
     "           [--qmtp-port N] [--qmqp-port N] [--submission-port N]\n"
+    "           [--system]\n"
     "                  create an instance in DIR (defaults: localhost,\n"
-    "                  127.0.0.1, ports 2525 1110 2209 6280 5870)\n"
+    "                  127.0.0.1, ports 2525 1110 2209 6280 5870);\n"
+    "                  --system: a root install, each daemon under its\n"
+    "                  qmail user (make install uses it)\n"
     "  adduser DIR NAME [--password P | --password-file F]\n"
     "                  add a mailbox DIR/mail/NAME/Maildir and its POP3\n"
     "                  password; on an existing user, change the password\n"

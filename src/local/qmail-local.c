@@ -26,7 +26,8 @@
  *
  * Trust: runs as the recipient.  The message is from anyone and is only
  * copied, never interpreted, except for the Delivered-To loop check.  The
- * .qmail file is the user's own; it is refused if others could write it.
+ * .qmail file is the user's own; it is refused (temporary failure) if it
+ * belongs to someone else or others could write it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -147,6 +148,11 @@ static int read_dotqmail(const char *dash, const char *ext, dstr *text,
              strerror(errno));
     if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
         done(111, "%s is not a plain file (#4.3.0)", name->s, 0);
+    /* someone else's file would choose where the user's mail goes, and
+     * run programs as the user */
+    if (st.st_uid != getuid())
+        done(111, "%s is not owned by the user; not following it "
+                  "(#4.7.0)", name->s, 0);
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         done(111, "%s is writable by others (#4.7.0)", name->s, 0);
     if (st.st_size > DOTQMAIL_MAX)

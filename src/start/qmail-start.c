@@ -12,18 +12,28 @@
  * and qmail-rspawn read requests on fd 0, reply on fd 1, and exit when
  * qmail-send closes their input.
  *
- * In a root install (issue 8) each child drops to its own uid here; run as
- * an ordinary user all three run as that user.
+ * Privileges: in a root install (control/privsep exists, written by
+ * `qmailctl init --system`, which `make install` runs) qmail-start must run
+ * as root and gives each program its own user, qmail's split:
+ * qmail-lspawn keeps root (it becomes each recipient), qmail-clean runs as
+ * qmailq (owner of the queue files), qmail-rspawn as qmailr, qmail-send as
+ * qmails, each with its user's primary group (qmail) as its only group.
+ * A missing user is fatal: nothing runs as root by accident.  Without
+ * control/privsep all of them run as the caller (an ordinary user's
+ * instance, or root's instance made without install).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
+#include "priv.h"
 #include "qhome.h"
 
 static void prog_path(char *out, size_t size, const char *name)
@@ -58,8 +68,45 @@ static void reserve_low_fds(void)
     }
 }
 
+#define PRIVSEP_FILE "control/privsep"
+
+/* The ids one program runs as; drop 0 means stay as we are. */
+struct start_ids {
+    int drop;
+    uid_t uid;
+    gid_t gid;
+};
+
+static void lookup_ids(struct start_ids *ids, const char *user)
+{
+    struct passwd *pw;
+
+    errno = 0;
+    pw = getpwnam(user);
+    if (!pw) {
+        if (errno)
+            log_die_errno(111, "fatal: unable to look up user %s", user);
+        log_die(111, "fatal: %s/%s asks for the qmail users, but user %s "
+                     "does not exist (make install creates them)",
+                qhome_dir(), PRIVSEP_FILE, user);
+    }
+    if (pw->pw_uid == 0)
+        log_die(111, "fatal: user %s has uid 0; it must be an unprivileged "
+                     "account", user);
+    ids->drop = 1;
+    ids->uid = pw->pw_uid;
+    ids->gid = pw->pw_gid;
+}
+
+static void become(const struct start_ids *ids, const char *name)
+{
+    if (ids->drop && priv_drop(ids->uid, ids->gid) == -1)
+        log_die_errno(111, "fatal: unable to switch %s to uid %ld gid %ld",
+                      name, (long)ids->uid, (long)ids->gid);
+}
+
 static pid_t start_child(const char *name, int in, int out, int *closeme,
-                         int nclose)
+                         int nclose, const struct start_ids *ids)
 {
     char path[PATH_MAX];
     pid_t pid;
@@ -83,6 +130,7 @@ static pid_t start_child(const char *name, int in, int out, int *closeme,
         /* the child inherits our /dev/null on 3..8: close them */
         for (i = 3; i <= 8; i++)
             close(i);
+        become(ids, name);
         argv[0] = (char *)name;
         argv[1] = 0;
         execv(path, argv);
@@ -98,11 +146,26 @@ int main(int argc, char **argv)
     int all[12];
     char path[PATH_MAX];
     char *sendargv[2];
+    struct start_ids root_ids = {0, 0, 0}, send_ids = {0, 0, 0},
+                     clean_ids = {0, 0, 0}, rspawn_ids = {0, 0, 0};
+    int privsep;
 
     (void)argc;
     log_init(argv[0] ? argv[0] : "qmail-start");
     if (qhome_chdir() == -1)
         log_die_errno(111, "fatal: unable to chdir to %s", qhome_dir());
+    privsep = file_exists(PRIVSEP_FILE);
+    if (privsep == -1)
+        log_die_errno(111, "fatal: unable to look at %s/%s", qhome_dir(),
+                      PRIVSEP_FILE);
+    if (privsep) {
+        if (geteuid() != 0)
+            log_die(111, "fatal: %s is a root install (%s): start it as "
+                         "root", qhome_dir(), PRIVSEP_FILE);
+        lookup_ids(&send_ids, "qmails");
+        lookup_ids(&clean_ids, "qmailq");
+        lookup_ids(&rspawn_ids, "qmailr");
+    }
     signal(SIGPIPE, SIG_IGN);
     reserve_low_fds();
     if (pipe(tolspawn) == -1 || pipe(fromlspawn) == -1 ||
@@ -116,9 +179,12 @@ int main(int argc, char **argv)
     all[8] = torspawn[0]; all[9] = torspawn[1];
     all[10] = fromrspawn[0]; all[11] = fromrspawn[1];
 
-    start_child("qmail-lspawn", tolspawn[0], fromlspawn[1], all, 12);
-    start_child("qmail-clean", toclean[0], fromclean[1], all, 12);
-    start_child("qmail-rspawn", torspawn[0], fromrspawn[1], all, 12);
+    start_child("qmail-lspawn", tolspawn[0], fromlspawn[1], all, 12,
+                &root_ids);
+    start_child("qmail-clean", toclean[0], fromclean[1], all, 12,
+                &clean_ids);
+    start_child("qmail-rspawn", torspawn[0], fromrspawn[1], all, 12,
+                &rspawn_ids);
     close(tolspawn[0]);
     close(fromlspawn[1]);
     close(toclean[0]);
@@ -135,6 +201,7 @@ int main(int argc, char **argv)
     move_fd(fromrspawn[0], 8);
 
     prog_path(path, sizeof path, "qmail-send");
+    become(&send_ids, "qmail-send");
     sendargv[0] = "qmail-send";
     sendargv[1] = 0;
     execv(path, sendargv);
