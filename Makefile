@@ -39,6 +39,9 @@ PROGS += qmail-qmtpd qmail-qmqpd qmail-qmqpc
 main_qmail-qmtpd := src/qmtpd/qmail-qmtpd.c
 main_qmail-qmqpd := src/qmtpd/qmail-qmqpd.c
 main_qmail-qmqpc := src/qmqpc/qmail-qmqpc.c
+# the long-lived queue writer behind qmail-queue's interface
+PROGS += qmail-queued
+main_qmail-queued := src/queue/qmail-queued.c
 main_qmail-remote := src/remote/qmail-remote.c
 main_qmail-queue  := src/queue/qmail-queue.c
 main_qmail-inject := src/inject/qmail-inject.c

@@ -8,12 +8,11 @@
 #include <string.h>
 
 #include "env.h"
-#include "qhome.h"
+#include "qqueue.h"
 
 int inject_queue_program(dstr *out, const char *cwd)
 {
     const char *env = env_get("QMAILQUEUE");
-    const char *bindir;
 
     out->len = 0;
     if (env && *env) {
@@ -24,12 +23,6 @@ int inject_queue_program(dstr *out, const char *cwd)
             return -1;
         return dstr_cat0(out);
     }
-    bindir = qhome_bindir();
-    if (!*bindir) {
-        errno = ENOENT;
-        return -1;
-    }
-    if (dstr_cats(out, bindir) == -1 || dstr_cats(out, "/qmail-queue") == -1)
-        return -1;
-    return dstr_cat0(out);
+    /* qmail-queue, or qmail-qmqpc on a mini-qmail host */
+    return qqueue_default_program(out);
 }

@@ -10,7 +10,8 @@
 #include "dstr.h"
 
 /* The program to run: $QMAILQUEUE when set and non-empty, else
- * BINDIR/qmail-queue.  A relative $QMAILQUEUE is taken relative to cwd,
+ * BINDIR/qmail-queue (BINDIR/qmail-qmqpc on a mini-qmail host, see
+ * qqueue_default_program in src/mail/qqueue.h).  A relative $QMAILQUEUE is taken relative to cwd,
  * which the caller passes (NULL: as is).  Returns 0 or -1 (ENOENT when the
  * binaries' directory is unknown). */
 int inject_queue_program(dstr *out, const char *cwd);

@@ -13,10 +13,51 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "env.h"
 #include "qhome.h"
 #include "sig.h"
 #include "timeutil.h"
+
+int qqueue_mini(void)
+{
+    dstr path = DSTR_ZERO, list = DSTR_ZERO;
+    int r;
+
+    if (dstr_cats(&path, qhome_dir()) == -1 ||
+        dstr_cats(&path, "/control/qmqpservers") == -1 ||
+        dstr_cat0(&path) == -1) {
+        dstr_free(&path);
+        return -1;
+    }
+    r = control_readlist(path.s, &list);
+    dstr_free(&path);
+    if (r == -1 && errno != ENOMEM)
+        r = 1; /* unreadable: qmail-qmqpc says so, and queues nothing */
+    else if (r == 1)
+        r = list_first(&list) != 0;
+    dstr_free(&list);
+    return r;
+}
+
+int qqueue_default_program(dstr *out)
+{
+    const char *bindir = qhome_bindir();
+    int mini;
+
+    out->len = 0;
+    if (!*bindir) {
+        errno = ENOENT;
+        return -1;
+    }
+    mini = qqueue_mini();
+    if (mini == -1)
+        return -1;
+    if (dstr_cats(out, bindir) == -1 ||
+        dstr_cats(out, mini ? "/qmail-qmqpc" : "/qmail-queue") == -1)
+        return -1;
+    return dstr_cat0(out);
+}
 
 int qqueue_program(dstr *out)
 {
@@ -27,17 +68,9 @@ int qqueue_program(dstr *out)
         /* relative to $QMAILHOME, our working directory */
         if (dstr_cats(out, q) == -1)
             return -1;
-    } else {
-        const char *bindir = qhome_bindir();
-        if (!*bindir) {
-            errno = ENOENT;
-            return -1;
-        }
-        if (dstr_cats(out, bindir) == -1 ||
-            dstr_cats(out, "/qmail-queue") == -1)
-            return -1;
+        return dstr_cat0(out);
     }
-    return dstr_cat0(out);
+    return qqueue_default_program(out);
 }
 
 static void close_fd(int *fd)

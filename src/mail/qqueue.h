@@ -36,8 +36,17 @@ typedef struct qqueue {
 } qqueue;
 
 /* The program to run: $QMAILQUEUE (relative to the current directory),
- * else qmail-queue beside our binary. */
+ * else qqueue_default_program(). */
 int qqueue_program(dstr *out);
+/* The program beside our binary that takes mail: qmail-qmqpc on a
+ * mini-qmail host (qqueue_mini()), else qmail-queue.  Returns 0, or -1
+ * with errno (ENOENT: our binaries' directory is unknown). */
+int qqueue_default_program(dstr *out);
+/* 1 if this is a mini-qmail host: $QMAILHOME/control/qmqpservers lists a
+ * server (or exists but cannot be read: qmail-qmqpc then refuses, rather
+ * than the mail going into a queue nothing delivers from); 0 if not; -1
+ * when out of memory.  Works from any working directory. */
+int qqueue_mini(void);
 /* Start it.  Returns 0, or -1 with errno (also when exec failed). */
 int qqueue_start(qqueue *q, const char *prog, int timeout);
 /* Message bytes; a write error is remembered in q->failed. */

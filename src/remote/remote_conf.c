@@ -82,6 +82,16 @@ int remote_conf_read(remote_conf *c, dstr *err)
         return err_file(err, "helohost", 0);
     if (control_readlist("control/smtproutes", &c->smtproutes) == -1)
         return err_file(err, "smtproutes", 0);
+    if (control_readlist("control/qmtproutes", &c->qmtproutes) == -1)
+        return err_file(err, "qmtproutes", 0);
+    {
+        unsigned long long v;
+        r = control_readulong("control/qmtpfallback", &v, 1);
+        if (r == -1 || v > 1)
+            return err_file(err, "qmtpfallback",
+                            r == -1 && errno != EINVAL ? 0 : "not 0 or 1");
+        c->qmtpfallback = (int)v;
+    }
     if (control_readlist("control/dnsservers", &c->dnsservers) == -1)
         return err_file(err, "dnsservers", 0);
     if (control_readlist("control/outgoingip", &list) == -1)
@@ -109,6 +119,7 @@ void remote_conf_free(remote_conf *c)
 {
     dstr_free(&c->helohost);
     dstr_free(&c->smtproutes);
+    dstr_free(&c->qmtproutes);
     dstr_free(&c->dnsservers);
 }
 

@@ -8,6 +8,12 @@
  *   helohost        name for EHLO/HELO (default: me)
  *   me              this host's name (needed when helohost is missing)
  *   smtproutes      static routes (remote_route.h)
+ *   qmtproutes      domains delivered by QMTP, same syntax, port 209
+ *                   (remote_qmtp.h; new; default: none)
+ *   qmtpfallback    1: when no QMTP host of a route accepts a
+ *                   connection, deliver by SMTP (smtproutes, MX) instead;
+ *                   0: the recipients wait for the QMTP hosts (new;
+ *                   default 1)
  *   dnsservers      resolvers, ADDRESS[@PORT] per line (remote_dns.h;
  *                   new; default: /etc/resolv.conf)
  *   outgoingip      local source address, one per line: the first IPv4
@@ -29,6 +35,8 @@ typedef struct remote_conf {
     int timeoutdns;
     dstr helohost;          /* NUL-terminated */
     dstr smtproutes;        /* control_readlist format */
+    dstr qmtproutes;        /* control_readlist format */
+    int qmtpfallback;
     dstr dnsservers;        /* control_readlist format */
     int have_src4, have_src6;
     remote_ip src4, src6;

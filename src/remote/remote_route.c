@@ -18,9 +18,15 @@ static int hostchar(char c)
 
 int remote_route_parse(const char *line, dstr *domain, remote_route *rt)
 {
+    return remote_route_parse_port(line, REMOTE_PORT_DEFAULT, domain, rt);
+}
+
+int remote_route_parse_port(const char *line, unsigned defport, dstr *domain,
+                            remote_route *rt)
+{
     const char *colon = strchr(line, ':');
     const char *relay, *end;
-    unsigned long long port = REMOTE_PORT_DEFAULT;
+    unsigned long long port = defport;
     remote_ip ip;
     size_t i;
 
@@ -92,6 +98,13 @@ static int match(const char *line, const char *domain, size_t *len)
 int remote_route_find(const dstr *list, const char *domain,
                       remote_route *rt, dstr *what)
 {
+    return remote_route_find_port(list, domain, REMOTE_PORT_DEFAULT, rt,
+                                  what);
+}
+
+int remote_route_find_port(const dstr *list, const char *domain,
+                           unsigned defport, remote_route *rt, dstr *what)
+{
     const char *p, *best = 0;
     int bestkind = 0;
     size_t bestlen = 0;
@@ -111,12 +124,12 @@ int remote_route_find(const dstr *list, const char *domain,
     if (!best) {
         rt->mx = 1;
         rt->relay.len = 0;
-        rt->port = REMOTE_PORT_DEFAULT;
+        rt->port = defport;
         return dstr_copys(&rt->relay, "") == -1 || dstr_cat0(&rt->relay) == -1
                    ? -1
                    : 0;
     }
-    r = remote_route_parse(best, &field, rt);
+    r = remote_route_parse_port(best, defport, &field, rt);
     dstr_free(&field);
     if (r == -1) {
         int saved = errno;

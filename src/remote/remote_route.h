@@ -18,6 +18,9 @@
  * wins.  A malformed line is an error only when it is the one that
  * matches: the administrator must fix it, and mail waits (temporary).
  *
+ * control/qmtproutes has the same syntax and matching, with port 209 by
+ * default (remote_qmtp.h).
+ *
  * Trust: control files are configuration, but still parsed strictly.
  */
 #ifndef REMOTE_ROUTE_H
@@ -42,6 +45,11 @@ int remote_route_parse(const char *line, dstr *domain, remote_route *rt);
  * is malformed (what holds its text), or ENOMEM. */
 int remote_route_find(const dstr *list, const char *domain,
                       remote_route *rt, dstr *what);
+/* The same with another default port (control/qmtproutes: 209). */
+int remote_route_parse_port(const char *line, unsigned defport, dstr *domain,
+                            remote_route *rt);
+int remote_route_find_port(const dstr *list, const char *domain,
+                           unsigned defport, remote_route *rt, dstr *what);
 void remote_route_free(remote_route *rt);
 
 #endif
