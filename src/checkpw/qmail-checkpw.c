@@ -49,6 +49,7 @@
 #include "checkpw_user.h"
 #include "log.h"
 #include "qhome.h"
+#include "sandbox.h"
 
 #define INPUT_TIMEOUT 30
 
@@ -198,7 +199,9 @@ int main(int argc, char **argv)
                      user.home);
             done(111);
         }
-        if (drop_to(user.uid, user.gid) == -1) {
+        /* nothing the mailbox owner runs may regain a capability */
+        if (sandbox_drop_bounding() == -1 ||
+            drop_to(user.uid, user.gid) == -1) {
             log_errno("user %s: unable to switch to uid %ld gid %ld",
                       user.name, (long)user.uid, (long)user.gid);
             done(111);

@@ -22,7 +22,7 @@
 
 #include "bio.h"
 #include "log.h"
-#include "pop3_throttle.h"
+#include "popup_auth.h"
 #include "timeutil.h"
 
 #define NEED_USER 1u
@@ -81,35 +81,6 @@ int popup_peer_address(int fd, char *out, size_t outsize)
     return inet_ntop(sa.ss_family, addr, out, (socklen_t)outsize) ? 0 : -1;
 }
 
-/* Sleep until time_mono_ms() reaches when. */
-static void sleep_until(int64_t when)
-{
-    for (;;) {
-        int64_t left = when - time_mono_ms();
-        struct timespec ts;
-        if (left <= 0)
-            return;
-        ts.tv_sec = (time_t)(left / 1000);
-        ts.tv_nsec = (long)(left % 1000) * 1000000L;
-        nanosleep(&ts, 0);
-    }
-}
-
-/* When to answer a failed login: pop3faildelay after the PASS arrived,
- * or the first multiple of it that is not past yet, so that the time the
- * check took does not show. */
-static int64_t fail_answer_at(const struct popup *p)
-{
-    int64_t step = (int64_t)p->conf.faildelay * 1000, now = time_mono_ms();
-    int64_t at = p->pass_at + step;
-
-    if (step <= 0)
-        return now;
-    if (at < now)
-        at += ((now - at + step - 1) / step) * step;
-    return at;
-}
-
 /* Seconds a reply may take: timeoutpop3d, and no more than what is left
  * of the login time (at least 1, for a last word). */
 static int write_timeout(const struct popup *p)
@@ -144,148 +115,11 @@ static void bad_command(struct popup *p, const char *text)
     }
 }
 
-/* ---- the checkpassword program ------------------------------------------- */
-
-/* In the child: close every descriptor above 3, whatever our caller left
- * open (tcpserver's, inetd's): they are not for the mailbox owner. */
-static void close_others(void)
-{
-    struct rlimit rl;
-    long fd, max = 65536;
-
-    if (close_range(4, ~0U, 0) == 0)
-        return;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < (rlim_t)max)
-        max = (long)rl.rlim_cur;
-    for (fd = 4; fd < max; fd++)
-        close((int)fd);
-}
-
-/* Run it with data on fd 3; returns its wait status, or -1 if it could not
- * be started (logged).  data is wiped as soon as it is in the pipe. */
-static int run_checkpassword(struct popup *p, char *data, size_t len)
-{
-    int fds[2], status;
-    pid_t pid;
-
-    if (pipe2(fds, O_CLOEXEC) == -1) {
-        log_errno("unable to make a pipe");
-        explicit_bzero(data, len);
-        return -1;
-    }
-    pid = fork();
-    if (pid == -1) {
-        log_errno("unable to fork");
-        explicit_bzero(data, len);
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        /* fd 3 becomes the read end, kept across exec; the write end
-         * closes on exec.  fds 0..2 are open (main saw to it), so the
-         * pipe is at 3 or above. */
-        if (fds[0] == 3) {
-            if (fcntl(3, F_SETFD, 0) == -1)
-                _exit(111);
-        } else {
-            if (dup2(fds[0], 3) == -1)
-                _exit(111);
-            close(fds[0]);
-        }
-        close_others();
-        signal(SIGPIPE, SIG_DFL);
-        execvp(p->subprogram[0], p->subprogram);
-        log_errno("unable to run %s", p->subprogram[0]);
-        _exit(111);
-    }
-    close(fds[0]);
-    /* at most 512 octets: the pipe takes them at once.  A program that
-     * does not read them (EPIPE) is its own business. */
-    if (fd_write_all(fds[1], data, len, p->conf.timeout) == -1 &&
-        errno != EPIPE)
-        log_errno("unable to write to %s", p->subprogram[0]);
-    /* the password is in the pipe: no need to keep it for the session */
-    explicit_bzero(data, len);
-    close(fds[1]);
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR) {
-            log_errno("unable to wait for %s", p->subprogram[0]);
-            return -1;
-        }
-    return status;
-}
-
-/* The per-address table's key for the client, or -1 (logged once per
- * session) when its address is not known. */
-static int throttle_key(struct popup *p, struct pop3_throttle_key *key)
-{
-    if (pop3_throttle_key(p->remote, key) == 0)
-        return 0;
-    if (!p->noaddr_logged)
-        log_line("client address %s is not an IP address: no limit on "
-                 "failed logins per address for this connection",
-                 p->remote);
-    p->noaddr_logged = 1;
-    return -1;
-}
-
-/* Count this login attempt of the address before the check, in one step
- * with the check of its limit.  1 counted, 0 refused (over the limit),
- * -1 not counted (no limit, no address, or the table is unusable). */
-static int count_attempt(struct popup *p)
-{
-    struct pop3_throttle_key key;
-    int fd, r;
-
-    p->counted = 0;
-    if (!p->throttle_path || p->conf.addrfailures == 0 ||
-        throttle_key(p, &key) == -1)
-        return -1;
-    fd = pop3_throttle_open(p->throttle_path);
-    if (fd == -1) {
-        /* the limit is a second line of defence: log, do not lock
-         * everybody out */
-        log_errno("%s: cannot open", p->throttle_path);
-        return -1;
-    }
-    p->counted_at = (int64_t)time(0);
-    r = pop3_throttle_try(fd, &key, p->counted_at, p->conf.addrwindow,
-                          p->conf.addrfailures);
-    if (r == -1)
-        log_errno("%s: cannot use", p->throttle_path);
-    close(fd);
-    p->counted = r == 1;
-    return r;
-}
-
-/* The login succeeded: it was no failure. */
-static void refund_attempt(struct popup *p)
-{
-    struct pop3_throttle_key key;
-    int fd;
-
-    if (!p->counted)
-        return;
-    p->counted = 0;
-    if (pop3_throttle_key(p->remote, &key) == -1)
-        return;
-    fd = pop3_throttle_open(p->throttle_path);
-    if (fd == -1 || pop3_throttle_refund(fd, &key, p->counted_at,
-                                         (int64_t)time(0),
-                                         p->conf.addrwindow) == -1)
-        log_errno("%s: cannot use", p->throttle_path);
-    if (fd != -1)
-        close(fd);
-}
-
 static void login_failed(struct popup *p, const char *why)
 {
     p->failures++;
     log_line("login failed: user %.*s from %s%s%s", (int)p->userlen, p->user,
              p->remote, why ? ": " : "", why ? why : "");
-    sleep_until(fail_answer_at(p));
     p->state = NEED_USER;
     if (p->failures >= POPUP_MAX_FAILURES) {
         reply(p, "-ERR [AUTH] authorization failed; too many failures, bye");
@@ -304,70 +138,92 @@ static void forget_line(struct popup *p)
     explicit_bzero(&p->cmd, sizeof p->cmd);
 }
 
+/* Split mode: hand the record to the privileged parent and wait for its
+ * verdict (popup_auth.h).  data is wiped here. */
+static char ask_parent(struct popup *p, char *data, size_t len)
+{
+    unsigned char v;
+    ssize_t r;
+
+    do
+        r = send(p->authfd, data, len, MSG_NOSIGNAL);
+    while (r == -1 && errno == EINTR);
+    explicit_bzero(data, len);
+    if (r != (ssize_t)len) {
+        log_errno("unable to pass the login on");
+        return 0;
+    }
+    do
+        r = read(p->authfd, &v, 1);
+    while (r == -1 && errno == EINTR);
+    if (r != 1)
+        return 0;
+    return (char)v;
+}
+
 /* PASS: pass points into p->cmd, which is wiped here. */
 static void login(struct popup *p, const char *pass, size_t passlen)
 {
     char data[POPUP_CHECKPW_MAX];
     size_t slen = strlen(p->stamp), len;
-    int status;
+    int toolong;
+    char verdict;
 
     p->pass_at = time_mono_ms();
     len = p->userlen + 1 + passlen + 1 + slen + 1;
-    if (len <= sizeof data) {
+    toolong = len > sizeof data;
+    if (!toolong) {
         memcpy(data, p->user, p->userlen);
         data[p->userlen] = 0;
         memcpy(data + p->userlen + 1, pass, passlen);
         data[p->userlen + 1 + passlen] = 0;
         memcpy(data + p->userlen + passlen + 2, p->stamp, slen + 1);
+    } else {
+        /* counted like any attempt, and refused: not a valid record */
+        data[0] = 0;
+        len = 1;
     }
     forget_line(p); /* pass is gone from here on */
 
-    if (count_attempt(p) == 0) {
-        explicit_bzero(data, sizeof data);
-        log_line("login refused: user %.*s from %s: at least %lu failed "
-                 "logins from there within %ld s",
-                 (int)p->userlen, p->user, p->remote, p->conf.addrfailures,
-                 p->conf.addrwindow);
-        sleep_until(fail_answer_at(p));
+    if (p->split)
+        verdict = ask_parent(p, data, len);
+    else
+        verdict = popup_auth_check(p, data, len);
+    explicit_bzero(data, sizeof data);
+
+    switch (verdict) {
+    case POPUP_VERDICT_OK:
+        /* the session took place in the subprogram: nothing more to say */
+        p->done = 1;
+        p->exitcode = 0;
+        p->handed_over = 1;
+        return;
+    case POPUP_VERDICT_FAIL:
+        login_failed(p, toolong ? "name and password too long for "
+                                  "checkpassword"
+                                : 0);
+        return;
+    case POPUP_VERDICT_BLOCKED:
         reply(p, "-ERR [SYS/TEMP] too many failed logins from your "
                  "address; try again later");
         p->why = "address blocked";
         p->done = 1;
         return;
-    }
-    if (len > sizeof data) {
-        login_failed(p, "name and password too long for checkpassword");
+    case POPUP_VERDICT_TEMP:
+        p->state = NEED_USER;
+        reply(p, "-ERR [SYS/TEMP] unable to log in now; try again later");
         return;
-    }
-    status = run_checkpassword(p, data, len);
-    explicit_bzero(data, sizeof data);
-
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        /* the session took place in the subprogram: nothing more to say */
-        refund_attempt(p);
+    default:
+        /* the privileged side is gone or said something else */
+        log_line("login failed temporarily: user %.*s from %s: no answer "
+                 "from the login process", (int)p->userlen, p->user,
+                 p->remote);
+        reply(p, "-ERR [SYS/TEMP] unable to log in now; try again later");
+        p->why = "login process gone";
         p->done = 1;
-        p->exitcode = 0;
-        p->handed_over = 1;
+        p->exitcode = 111;
         return;
     }
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1) {
-        login_failed(p, 0);
-        return;
-    }
-    if (status == -1)
-        log_line("login failed temporarily: user %.*s from %s",
-                 (int)p->userlen, p->user, p->remote);
-    else if (WIFEXITED(status))
-        log_line("login failed temporarily: user %.*s from %s: %s exited "
-                 "%d", (int)p->userlen, p->user, p->remote,
-                 p->subprogram[0], WEXITSTATUS(status));
-    else
-        log_line("login failed temporarily: user %.*s from %s: %s killed "
-                 "by signal %d", (int)p->userlen, p->user, p->remote,
-                 p->subprogram[0], WIFSIGNALED(status) ? WTERMSIG(status)
-                                                       : 0);
-    p->state = NEED_USER;
-    reply(p, "-ERR [SYS/TEMP] unable to log in now; try again later");
 }
 
 /* ---- commands ---------------------------------------------------------------- */

@@ -9,7 +9,10 @@
  *   need-pass    ok    ok    -ERR  ok    ok     -ERR log in first
  *
  * USER NAME always answers +OK (whether NAME exists is never revealed).
- * PASS counts a login attempt of the client's address (pop3_throttle.h;
+ * PASS hands NAME, PASSWORD and the timestamp to popup_auth_check(): in
+ * qmail-popup that runs in the privileged parent, reached through a
+ * socket (popup_auth.h: the split), so this dialogue runs unprivileged.
+ * It counts a login attempt of the client's address (pop3_throttle.h;
  * refused without a check when the address is over its limit), then
  * runs the checkpassword program with the client still on fds 0 and 1,
  * "NAME\0PASSWORD\0TIMESTAMP\0" on fd 3 (a pipe) and no other
@@ -72,6 +75,10 @@ struct popup {
     const char *remote;         /* client address, for logs and limits */
     const char *throttle_path;  /* NULL: no per-address limit */
     int infd, outfd;
+    /* set by popup_split_run in the child: logins go to the parent on
+     * authfd (popup_auth.h) */
+    int split;
+    int authfd;
     /* the session */
     struct pop3_in in;
     char line[POP3_LINE_MAX + 3];   /* the command line with its CR LF */

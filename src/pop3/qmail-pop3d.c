@@ -29,6 +29,7 @@
 #include "pop3_conf.h"
 #include "pop3d_session.h"
 #include "qhome.h"
+#include "sandbox.h"
 
 static struct pop3d session;
 
@@ -59,6 +60,12 @@ int main(int argc, char **argv)
     if (chdir(argv[1]) == -1) {
         log_errno("user %s: unable to enter the Maildir %s", session.user,
                   argv[1]);
+        return 111;
+    }
+    /* from here on: this Maildir and nothing else (sandbox.h); the
+     * switch is read from the instance, if we may read it */
+    if (sandbox_enter(&sandbox_pop3d, qhome_dir(), 0, 0) == -1) {
+        log_line("user %s: unable to enter the sandbox", session.user);
         return 111;
     }
     if (pop3_box_scan(&session.box, POP3_BOX_MAX) == -1) {

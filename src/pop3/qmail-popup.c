@@ -14,6 +14,14 @@
  * log and the per-address limit; without it, the peer of the socket on
  * fd 0).
  *
+ * It splits in two at once (popup_auth.h): a child speaks POP3 with the
+ * client, and only the parent, which parses nothing but the child's
+ * bounded login records, keeps root (in a root-run instance) to run the
+ * checkpassword program.  Started as root, the child drops to qmaild (or
+ * nobody when there is no qmaild) with an empty capability bounding
+ * set; in either case it then enters the qmail-popup sandbox
+ * (sandbox.h).  See qmail-popup(8).
+ *
  * It holds a password for a moment: core dumps are off and the process
  * is not dumpable (nor traceable by its user).
  *
@@ -24,6 +32,7 @@
  * the control files are the administrator's.
  */
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,10 +43,51 @@
 #include "env.h"
 #include "log.h"
 #include "pop3_conf.h"
+#include "popup_auth.h"
 #include "popup_session.h"
+#include "priv.h"
 #include "qhome.h"
+#include "sandbox.h"
 
 static struct popup session;
+static int drop_root;
+static uid_t drop_uid;
+static gid_t drop_gid;
+
+static _Noreturn void child_fail(const char *what)
+{
+    static const char msg[] =
+        "-ERR [SYS/TEMP] server error; try again later\r\n";
+    log_errno("%s", what);
+    if (write(1, msg, sizeof msg - 1) < 0) {
+        /* the client is gone */
+    }
+    _exit(111);
+}
+
+/* In the child, before the first byte from the client is read. */
+static void child_setup(void)
+{
+    if (drop_root && (sandbox_drop_bounding() == -1 ||
+                      priv_drop(drop_uid, drop_gid) == -1))
+        child_fail("unable to give up root");
+    if (sandbox_enter(&sandbox_popup, qhome_dir(), 0, 0) == -1)
+        child_fail("unable to enter the sandbox");
+}
+
+/* The uid the dialogue runs as when we are root: qmaild, else nobody. */
+static int find_drop_ids(void)
+{
+    struct passwd *pw = getpwnam("qmaild");
+
+    if (!pw)
+        pw = getpwnam("nobody");
+    if (!pw || pw->pw_uid == 0 || pw->pw_gid == 0)
+        return -1;
+    drop_uid = pw->pw_uid;
+    drop_gid = pw->pw_gid;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -93,5 +143,13 @@ int main(int argc, char **argv)
     session.subprogram = argv + 2;
     session.infd = 0;
     session.outfd = 1;
-    return popup_run(&session);
+    if (geteuid() == 0 || getuid() == 0) {
+        drop_root = 1;
+        if (find_drop_ids() == -1) {
+            log_line("no user qmaild or nobody (with a uid and gid other "
+                     "than 0) to run the POP3 dialogue as");
+            return 111;
+        }
+    }
+    return popup_split_run(&session, child_setup);
 }

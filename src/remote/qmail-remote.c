@@ -32,6 +32,7 @@
 #include "remote_mx.h"
 #include "remote_out.h"
 #include "remote_path.h"
+#include "sandbox.h"
 #include "sig.h"
 
 static _Noreturn void die_temp(const char *what, const char *detail)
@@ -98,6 +99,8 @@ int main(int argc, char **argv)
     }
     if (remote_msg_open(0, conf.timeoutremote, &msg) == -1)
         die_temp("cannot read the message", 0);
+    if (sandbox_enter(&sandbox_remote, qhome_dir(), 0, 0) == -1)
+        die_temp("cannot enter the sandbox", "see the log");
 
     n = (size_t)argc - 3;
     out = calloc(n, sizeof *out);

@@ -47,6 +47,7 @@
 #include "num.h"
 #include "qhome.h"
 #include "route.h"
+#include "sandbox.h"
 #include "queue.h"
 #include "send_msg.h"
 #include "send_sched.h"
@@ -1004,6 +1005,14 @@ int main(int argc, char **argv)
     rslots = calloc(CONCURRENCY_MAX, sizeof *rslots);
     if (!rslots)
         die_nomem();
+    {
+        /* everything is open: from here on only the queue, control/
+         * and the qmail-queue for bounces (sandbox.h) */
+        char qq[PATH_MAX + 16];
+        snprintf(qq, sizeof qq, "%s/qmail-queue", bindir);
+        if (sandbox_enter(&sandbox_send, qhome_dir(), 0, qq) == -1)
+            log_die(111, "fatal: unable to enter the sandbox");
+    }
     bio_init(&rsout, FD_TORSPAWN, rsoutbuf, sizeof rsoutbuf, 0);
     fcntl(FD_FROMLSPAWN, F_SETFL, O_NONBLOCK);
     bio_init(&lsout, FD_TOLSPAWN, lsoutbuf, sizeof lsoutbuf, 0);

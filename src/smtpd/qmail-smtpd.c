@@ -17,9 +17,12 @@
 
 #include "bio.h"
 #include "dstr.h"
+#include "env.h"
 #include "log.h"
 #include "mailuser.h"
 #include "qhome.h"
+#include "qqueue.h"
+#include "sandbox.h"
 #include "sig.h"
 #include "smtpd_conf.h"
 #include "smtpd_io.h"
@@ -54,6 +57,20 @@ int main(int argc, char **argv)
         die_unavailable(err.len ? err.s : "unable to read the configuration");
     if (mailuser_init(conf.system_users) == -1)
         die_unavailable("unable to find the qmail home directory");
+    {
+        /* the sandbox may run only the qmail-queue we run (mini-qmail's
+         * qmail-qmqpc also needs TCP); see sandbox.h */
+        sandbox_profile sp = sandbox_smtpd;
+        dstr qq = DSTR_ZERO;
+        if (qqueue_mini() == 1)
+            sp.flags |= SANDBOX_TCP | SANDBOX_INET;
+        if (env_get("QMAILQUEUE"))
+            sp.flags |= SANDBOX_FOREIGN_EXEC; /* a filter: any paths */
+        if (qqueue_program(&qq) == -1 ||
+            sandbox_enter(&sp, ".", 0, qq.s) == -1)
+            die_unavailable("unable to enter the sandbox");
+        dstr_free(&qq);
+    }
     smtpd_io_init(&io, 0, 1, conf.timeout, conf.session_timeout);
     smtpd_session_init(&session, &conf, &io);
     smtpd_session_run(&session);

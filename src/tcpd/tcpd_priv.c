@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sandbox.h"
+
 static int failed(dstr *why, const char *what)
 {
     dstr_copys(why, "");
@@ -33,6 +35,9 @@ int tcpd_priv_drop(uid_t uid, gid_t gid, dstr *why)
     gid_t groups[2];
     int n;
 
+    /* the servers it runs can never regain a capability (sandbox.h) */
+    if (uid != 0 && geteuid() == 0 && sandbox_drop_bounding() == -1)
+        return failed(why, "emptying the capability bounding set");
     if (setgroups(1, &gid) == -1)
         return failed(why, "setgroups");
     if (setgid(gid) == -1)

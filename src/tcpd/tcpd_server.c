@@ -294,7 +294,11 @@ static void reap(void)
             int64_t ms = time_mono_ms() - c.start_ms;
             char how[48];
             if (WIFSIGNALED(status))
-                snprintf(how, sizeof how, "signal %d", WTERMSIG(status));
+                snprintf(how, sizeof how, "killed by signal %d SIG%s",
+                         WTERMSIG(status),
+                         sigabbrev_np(WTERMSIG(status))
+                             ? sigabbrev_np(WTERMSIG(status))
+                             : "?");
             else
                 snprintf(how, sizeof how, "status %d", WEXITSTATUS(status));
             log_line("end pid %ld remote %s port %u %s after %lld.%03lld s "
