@@ -19,6 +19,7 @@
 #include "log.h"
 #include "qhome.h"
 #include "qmtpd_conf.h"
+#include "qsandbox.h"
 #include "qmtpd_io.h"
 #include "qmtpd_pkg.h"
 #include "qmtpd_session.h"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         die_unavailable("unable to enter the qmail home directory");
     if (qmtpd_conf_load(&conf, &err) == -1)
         die_unavailable(err.len ? err.s : "unable to read the configuration");
+    if (qsandbox_enter(&sandbox_qmtpd) == -1)
+        die_unavailable("unable to enter the sandbox");
     qmtpd_in_init(&in, 0, conf.timeout, conf.session_timeout);
     qmtpd_qmqp_run(&conf, &in, 1);
     qmtpd_conf_free(&conf);

@@ -18,6 +18,7 @@
 #include "mailuser.h"
 #include "qhome.h"
 #include "qmtpd_conf.h"
+#include "qsandbox.h"
 #include "qmtpd_io.h"
 #include "qmtpd_pkg.h"
 #include "qmtpd_session.h"
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
         die_unavailable(err.len ? err.s : "unable to read the configuration");
     if (mailuser_init(conf.system_users) == -1)
         die_unavailable("unable to find the qmail home directory");
+    if (qsandbox_enter(&sandbox_qmtpd) == -1)
+        die_unavailable("unable to enter the sandbox");
     qmtpd_in_init(&in, 0, conf.timeout, conf.session_timeout);
     qmtpd_qmtp_run(&conf, &in, 1);
     qmtpd_conf_free(&conf);

@@ -22,7 +22,7 @@
 #include "mailuser.h"
 #include "qhome.h"
 #include "qqueue.h"
-#include "sandbox.h"
+#include "qsandbox.h"
 #include "sig.h"
 #include "smtpd_conf.h"
 #include "smtpd_io.h"
@@ -57,20 +57,9 @@ int main(int argc, char **argv)
         die_unavailable(err.len ? err.s : "unable to read the configuration");
     if (mailuser_init(conf.system_users) == -1)
         die_unavailable("unable to find the qmail home directory");
-    {
-        /* the sandbox may run only the qmail-queue we run (mini-qmail's
-         * qmail-qmqpc also needs TCP); see sandbox.h */
-        sandbox_profile sp = sandbox_smtpd;
-        dstr qq = DSTR_ZERO;
-        if (qqueue_mini() == 1)
-            sp.flags |= SANDBOX_TCP | SANDBOX_INET;
-        if (env_get("QMAILQUEUE"))
-            sp.flags |= SANDBOX_FOREIGN_EXEC; /* a filter: any paths */
-        if (qqueue_program(&qq) == -1 ||
-            sandbox_enter(&sp, ".", 0, qq.s) == -1)
-            die_unavailable("unable to enter the sandbox");
-        dstr_free(&qq);
-    }
+    /* the sandbox may run only the qmail-queue we run (qsandbox.h) */
+    if (qsandbox_enter(&sandbox_smtpd) == -1)
+        die_unavailable("unable to enter the sandbox");
     smtpd_io_init(&io, 0, 1, conf.timeout, conf.session_timeout);
     smtpd_session_init(&session, &conf, &io);
     smtpd_session_run(&session);
