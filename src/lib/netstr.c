@@ -199,11 +199,16 @@ static int take(bio *b, dstr *out, unsigned long long *n)
     return 0;
 }
 
+/* what netstr_read_data reserves before any payload arrived: a length is
+ * only the peer's claim, so memory beyond this grows with the bytes */
+#define NETSTR_RESERVE_MAX 65536
+
 int netstr_read_data(bio *b, dstr *out, size_t n)
 {
     unsigned long long left = n;
 
-    if (dstr_reserve(out, n) == -1)
+    if (dstr_reserve(out, n < NETSTR_RESERVE_MAX ? n : NETSTR_RESERVE_MAX) ==
+        -1)
         return -1;
     while (left > 0)
         if (take(b, out, &left) == -1)

@@ -90,7 +90,8 @@ int netstr_read_len(bio *b, unsigned long long max, unsigned long long *len);
 /* Read the closing ','.  0, or -1 (EPROTO, ENODATA, read errors). */
 int netstr_read_end(bio *b);
 /* Append exactly n payload bytes to out.  0, or -1 (ENODATA at end of
- * file, ENOMEM, read errors). */
+ * file, ENOMEM, read errors).  Memory grows with the bytes that arrive,
+ * not with n (a peer's claim). */
 int netstr_read_data(bio *b, dstr *out, size_t n);
 /* Read and throw away exactly n bytes.  0, or -1 (ENODATA, read errors). */
 int netstr_skip(bio *b, unsigned long long n);

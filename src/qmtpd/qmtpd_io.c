@@ -48,6 +48,7 @@ static long avail(qmtpd_in *in, int *atlimit)
 static void consume(qmtpd_in *in, size_t n)
 {
     in->b.pos += n;
+    in->consumed += n;
     if (in->limited)
         in->limit -= n;
 }

@@ -23,6 +23,7 @@ typedef struct qmtpd_in {
     time_t session_end;         /* 0: none */
     int limited;                /* inside an enclosing netstring */
     unsigned long long limit;   /* its bytes not yet consumed */
+    unsigned long long consumed; /* bytes consumed since the start */
     char buf[65536];
 } qmtpd_in;
 

@@ -2,9 +2,12 @@
  * qmtpd_qmtp.c: the QMTP server's state machine.  See qmtpd_session.h
  * and qmail-qmtpd(8).
  *
- * Memory stays bounded: the message streams through qmtpd_msg; each
- * recipient costs one byte of verdict plus its envelope record, and the
- * recipient list netstring is at most QMTPD_RCPTLIST_MAX bytes.
+ * Memory stays bounded: the message streams through qmtpd_msg; each of
+ * the first maxrcpt recipients costs one byte of verdict plus its envelope
+ * record, every later one only a count (its verdict is always "too
+ * many"), and the replies go out in pieces of QMTPD_REPLY_CHUNK bytes, so
+ * a recipient list of millions of empty netstrings (QMTPD_RCPTLIST_MAX
+ * bytes) costs no more than a short one.
  */
 #include "qmtpd_session.h"
 
@@ -22,6 +25,7 @@
 #include "rcptcheck.h"
 
 #define QMTPD_RCPTLIST_MAX QUEUE_ENV_MAX
+#define QMTPD_REPLY_CHUNK 65536  /* replies are written in pieces this big */
 
 typedef enum qmtp_state {
     QMTP_ST_MESSAGE,    /* waiting for a package (or the end) */
@@ -54,10 +58,11 @@ typedef struct qmtp_session {
     long pid;
     qmtp_state state;
     int sender_flaw;
-    unsigned long nrcpt;
+    unsigned long nrcpt;        /* recipients in the package */
     unsigned long naccepted;
     unsigned long queued;
-    dstr verdicts;
+    dstr verdicts;              /* one byte for each of the first maxrcpt
+                                   recipients; the rest are V_TOOMANY */
     dstr envelope;
     dstr replies;
     qmtpd_addr sender;
@@ -236,6 +241,8 @@ static int read_rcpts(qmtp_session *s)
             return -1;
         }
         s->nrcpt++;
+        if (s->nrcpt > s->conf->maxrcpt)
+            continue; /* V_TOOMANY: counted, not stored (reply() knows) */
         v = check_rcpt(s, &s->rcpt);
         if (dstr_catc(&s->verdicts, v) == -1) {
             fail(s, ENOMEM, "recipient");
@@ -275,12 +282,33 @@ static char verdict_code(char v)
     }
 }
 
+/* Write the replies gathered so far, before deadline.  0, or -1 (logged,
+ * the session closes). */
+static int send_replies(qmtp_session *s, time_t deadline)
+{
+    time_t left = deadline - time(0);
+
+    if (left <= 0 ||
+        qmtpd_write(s->out, s->replies.s, s->replies.len,
+                    left > s->conf->timeout ? s->conf->timeout
+                                            : (int)left) == -1) {
+        if (left <= 0)
+            errno = ETIMEDOUT;
+        log_errno("%ld: unable to send replies", s->pid);
+        s->state = QMTP_ST_CLOSE;
+        return -1;
+    }
+    s->replies.len = 0;
+    return 0;
+}
+
 /* The package is complete: queue it (or not) and answer every recipient. */
 static void reply(qmtp_session *s)
 {
     char pkgcode = 0, okcode = 'K', flawbuf[128], okbuf[160];
     const char *pkgtext = 0, *oktext = okbuf;
-    size_t i;
+    unsigned long i;
+    time_t deadline;
 
     if (s->sender_flaw != S_OK) {
         pkgcode = 'D';
@@ -326,9 +354,12 @@ static void reply(qmtp_session *s)
             }
         }
     }
+    /* one reply per recipient, in order, written in pieces within one
+     * deadline for them all */
+    deadline = time(0) + s->conf->timeout;
     s->replies.len = 0;
-    for (i = 0; i < s->verdicts.len; i++) {
-        char v = s->verdicts.s[i];
+    for (i = 0; i < s->nrcpt; i++) {
+        char v = i < s->verdicts.len ? s->verdicts.s[i] : V_TOOMANY;
         int r;
         if (v != V_ACCEPTED)
             r = qmtpd_reply_cat(&s->replies, verdict_code(v),
@@ -342,12 +373,9 @@ static void reply(qmtp_session *s)
             s->state = QMTP_ST_CLOSE;
             return;
         }
-    }
-    if (qmtpd_write(s->out, s->replies.s, s->replies.len,
-                    s->conf->timeout) == -1) {
-        log_errno("%ld: unable to send replies", s->pid);
-        s->state = QMTP_ST_CLOSE;
-        return;
+        if ((s->replies.len >= QMTPD_REPLY_CHUNK || i + 1 == s->nrcpt) &&
+            send_replies(s, deadline) == -1)
+            return;
     }
     s->state = QMTP_ST_MESSAGE;
 }
@@ -355,6 +383,7 @@ static void reply(qmtp_session *s)
 unsigned long qmtpd_qmtp_run(const qmtpd_conf *c, qmtpd_in *in, int outfd)
 {
     qmtp_session *s = &session;
+    unsigned long long before;
     int r;
 
     s->conf = c;
@@ -375,10 +404,20 @@ unsigned long qmtpd_qmtp_run(const qmtpd_conf *c, qmtpd_in *in, int outfd)
             s->envelope.len = 0;
             qmtpd_addr_init(&s->sender);
             qmtpd_msg_init(&s->msg, c, "QMTP", QMTPD_ENC_UNKNOWN);
+            before = in->consumed;
             r = qmtpd_netstr(in, qmtpd_msg_max(c, 1), qmtpd_msg_sink,
                              &s->msg);
             if (r == 0) {
                 s->state = QMTP_ST_CLOSE; /* the client is done */
+                break;
+            }
+            if (r == -1 && errno == ETIMEDOUT && in->consumed == before) {
+                /* idle between packages: no package is waiting for an
+                 * answer, and a reply now would be taken as the answer to
+                 * the client's next one */
+                log_line("%ld: timeout waiting for a package; closing "
+                         "connection", s->pid);
+                s->state = QMTP_ST_CLOSE;
                 break;
             }
             if (r == -1) {

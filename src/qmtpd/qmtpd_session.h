@@ -17,8 +17,9 @@
  *
  * A framing error (a malformed or oversized netstring, a length that
  * lies) ends the connection after one D reply naming the problem; a
- * timeout after one Z reply; a connection closed inside a package ends it
- * silently.  In every such case the package's message is abandoned, never
+ * timeout inside a package after one Z reply (a timeout between packages,
+ * with nothing to answer, silently); a connection closed inside a package
+ * ends it silently.  In every such case the package's message is abandoned, never
  * queued.  Packages answered before stay answered.
  *
  * Trusts nothing from the client.  QMTP applies qmail-smtpd's relay rules

@@ -275,6 +275,25 @@ class TestQmtp(QmtpCase):
         self.assertTrue(r[3].startswith(b"K"), r)
         self.wait_message("alice", t)
 
+    def test_bad_sender_addresses(self):
+        """A sender with a line break, a NUL or DEL would forge header
+        lines (Return-Path) downstream: the package is refused for every
+        recipient and nothing is queued."""
+        tokens = []
+        for sender in (b"a@client.test\r\nX-Forged: 1", b"a\x00b@client.test",
+                       b"a\x7f@client.test"):
+            t = token()
+            tokens.append(t)
+            c = self.conn()
+            c.send(qmtp_package([b"Subject: " + t.encode(), b"", b"x"],
+                                sender, [b"alice@localhost", b"bob@localhost"]))
+            self.assertEqual(c.replies(2), [b"Dbad sender address syntax"] * 2)
+        for t in tokens:
+            self.assert_never_queued(t)
+        # the log shows the sender on one line (log injection)
+        self.assertFalse([l for l in self.log().splitlines()
+                          if l.startswith("X-Forged")])
+
     def test_empty_message_and_bad_encoding_refused(self):
         t = token()
         c = self.conn()
@@ -435,6 +454,93 @@ class TestQmtpNoRelay(QmtpCase):
         # the recipient's own refusal comes first
         self.assertTrue(r[1].startswith(b"Drelaying denied"), r)
         self.assert_never_queued(t)
+
+
+def parse_replies(data):
+    """Every netstring in data (a server's whole output), strictly."""
+    out, pos = [], 0
+    while pos < len(data):
+        colon = data.index(b":", pos)
+        head = data[pos:colon]
+        if not head.isdigit() or (head.startswith(b"0") and head != b"0"):
+            raise AssertionError("bad netstring length %r" % head)
+        end = colon + 1 + int(head)
+        if data[end:end + 1] != b",":
+            raise AssertionError("netstring without comma at %d" % end)
+        out.append(data[colon + 1:end])
+        pos = end + 1
+    return out
+
+
+class TestQmtpDirect(unittest.TestCase):
+    """qmail-qmtpd run the ucspi way (the connection on fd 0/1, no
+    listener) on an instance that is not started, so that a test can set
+    the server's own resource limits."""
+
+    PROGRAM = "qmail-qmtpd"
+
+    def setUp(self):
+        for p in ("qmailctl", "qmail-queue", self.PROGRAM):
+            if not qmtest.have(p):
+                self.skipTest("%s not built" % p)
+        self.q = qmtest.Instance.for_test(self)
+
+    def run_server(self, data, env=None, as_limit=None, timeout=120):
+        def limit():
+            if as_limit:
+                import resource
+                resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
+        env = dict(self.q.env(), **(env or {}))
+        env.pop("RELAYCLIENT", None)
+        return subprocess.run([qmtest.bin_path(self.PROGRAM)], input=data,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env, preexec_fn=limit, timeout=timeout)
+
+    def test_millions_of_recipients_bounded_memory(self):
+        """A recipient list of the largest size accepted, all empty
+        netstrings (5.5 million recipients): every one gets its reply, in
+        order, from a server limited to 96 MB of address space (the replies
+        alone are 134 MB: they must not be gathered in memory)."""
+        n = (16 * 1024 * 1024 - 16) // 3
+        pkg = (ns(b"\nSubject: many\n\nx\n") + ns(b"a@client.test") +
+               ns(b"0:," * n))
+        p = self.run_server(pkg, as_limit=96 * 1024 * 1024)
+        self.assertNotIn(b"out of memory", p.stderr)
+        r = parse_replies(p.stdout)
+        self.assertEqual(len(r), n, p.stderr[-500:])
+        # the first maxrcpt (100) are judged, the rest are too many
+        self.assertEqual(r[0], b"Dbad recipient address syntax")
+        self.assertEqual(r[99], r[0])
+        self.assertEqual(r[100], b"Ztoo many recipients")
+        self.assertEqual(r[-1], r[100])
+
+    def test_idle_timeout_sends_no_stray_reply(self):
+        """After a package is answered, a client that says nothing until
+        the timeout gets the connection closed, not a reply: replies may
+        only answer a package (a stray Z would be read as the answer to
+        the client's next package).  Inside a package a timeout still
+        gets its Z."""
+        self.q.set_control("timeoutsmtpd", "1")
+        t = token()
+        for tail, want in ((b"", b""), (b"12:\nSubject", b"28:Ztimeout")):
+            p = subprocess.Popen([qmtest.bin_path(self.PROGRAM)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=self.q.env())
+            self.addCleanup(p.kill)
+            # a package with no recipient gets no reply at all
+            p.stdin.write(qmtp_package([b"Subject: " + t.encode()],
+                                       b"a@client.test", []) + tail)
+            p.stdin.flush()
+            # stdin stays open: the server must end the session itself
+            out = p.stdout.read()
+            p.wait(timeout=60)
+            p.stdin.close()
+            err = p.stderr.read()
+            p.stderr.close()
+            p.stdout.close()
+            self.assertTrue(out.startswith(want) if want else out == b"",
+                            (out, err))
+            self.assertIn(b"timeout", err)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "netstr.h"
@@ -206,6 +207,37 @@ START_TEST(roundtrip)
 }
 END_TEST
 
+#if defined(__SANITIZE_ADDRESS__)
+#define NETSTR_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NETSTR_TEST_ASAN 1
+#endif
+#endif
+
+/* A peer's claimed length costs memory only as its bytes arrive: a header
+ * saying 1.9 GB followed by a few bytes and the end of the stream is a
+ * truncated netstring (ENODATA), not an allocation of 1.9 GB (ENOMEM
+ * under an address-space limit). */
+START_TEST(read_allocates_as_data_arrives)
+{
+#ifndef NETSTR_TEST_ASAN
+    static const char in[] = "1900000000:abc";
+    char buf[64];
+    struct rlimit rl = {256UL << 20, 256UL << 20};
+    bio b;
+    dstr d = DSTR_ZERO;
+
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+    pipe_bio(&b, buf, sizeof buf, in, sizeof in - 1);
+    ck_assert_int_eq(netstr_read(&b, &d, 2000000000), -1);
+    ck_assert_int_eq(errno, ENODATA);
+    close(b.fd);
+    dstr_free(&d);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("netstr");
@@ -220,6 +252,7 @@ int main(void)
     tcase_add_test(tc, encoder);
     tcase_add_test(tc, bio_reading);
     tcase_add_test(tc, roundtrip);
+    tcase_add_test(tc, read_allocates_as_data_arrives);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
