@@ -159,23 +159,17 @@ void ctl_rules_file(const ctl_service *s, int cdb, dstr *out)
         ctl_nomem();
 }
 
-/* qmail-tcpd's options for service s: its rules, the concurrency limit
- * from control/concurrencyincoming (qmail's usual name for tcpserver's
- * -c; default qmail-tcpd's own), and for SMTP a 421 reply to clients
- * over a limit.  Returns 0, or -1 after reporting. */
-static int tcpd_options(const ctl_service *s, const dstr *root,
-                        const char *host, ctl_argv *av)
+/* A limit from control file rel (1..100000) as qmail-tcpd option opt;
+ * nothing when the file is missing.  Returns 0, or -1 after reporting. */
+static int limit_option(const dstr *root, const char *rel, const char *opt,
+                        ctl_argv *av)
 {
-    dstr rel = DSTR_ZERO, path = DSTR_ZERO, msg = DSTR_ZERO;
+    dstr path = DSTR_ZERO;
     unsigned long long n;
     char num[NUM_FMT_ULONG];
     int r = -1, have;
 
-    ctl_rules_file(s, 1, &rel);
-    ctl_path(&path, root, rel.s);
-    if (argv_add(av, "-x", 0) == -1 || argv_add(av, path.s, 0) == -1)
-        goto toolong;
-    ctl_path(&path, root, "control/concurrencyincoming");
+    ctl_path(&path, root, rel);
     have = control_readulong(path.s, &n, 0);
     if (have == -1 || (have == 1 && (n < 1 || n > 100000))) {
         if (have == -1 && errno != EINVAL)
@@ -186,9 +180,35 @@ static int tcpd_options(const ctl_service *s, const dstr *root,
     }
     if (have == 1) {
         num_fmt_ulong(num, n);
-        if (argv_add(av, "-c", 0) == -1 || argv_add(av, num, 0) == -1)
-            goto toolong;
+        if (argv_add(av, opt, 0) == -1 || argv_add(av, num, 0) == -1) {
+            log_line("%s: too many arguments for qmail-tcpd", path.s);
+            goto out;
+        }
     }
+    r = 0;
+out:
+    dstr_free(&path);
+    return r;
+}
+
+/* qmail-tcpd's options for service s: its rules, the concurrency limits
+ * from control/concurrencyincoming (qmail's usual name for tcpserver's
+ * -c) and control/concurrencyperip (-C; defaults qmail-tcpd's own), and
+ * for SMTP a 421 reply to clients over a limit.  Returns 0, or -1 after
+ * reporting. */
+static int tcpd_options(const ctl_service *s, const dstr *root,
+                        const char *host, ctl_argv *av)
+{
+    dstr rel = DSTR_ZERO, path = DSTR_ZERO, msg = DSTR_ZERO;
+    int r = -1;
+
+    ctl_rules_file(s, 1, &rel);
+    ctl_path(&path, root, rel.s);
+    if (argv_add(av, "-x", 0) == -1 || argv_add(av, path.s, 0) == -1)
+        goto toolong;
+    if (limit_option(root, "control/concurrencyincoming", "-c", av) == -1 ||
+        limit_option(root, "control/concurrencyperip", "-C", av) == -1)
+        goto out;
     if (strcmp(s->portfile, "control/smtpport") == 0) {
         if (dstr_catf(&msg, "421 %s too many connections, try again later",
                       host) == -1 ||
@@ -198,12 +218,11 @@ static int tcpd_options(const ctl_service *s, const dstr *root,
             goto toolong;
     }
     /* the mail servers read what strangers send: never as root (in a root
-     * install all of them run as qmaild) */
+     * install all of them run as qmaild, else as nobody) */
     if (strcmp(s->portfile, "control/smtpport") == 0 ||
-        (ctl_system() && (strcmp(s->portfile, "control/qmtpport") == 0 ||
-                          strcmp(s->portfile, "control/qmqpport") == 0 ||
-                          strcmp(s->portfile, "control/submissionport") ==
-                              0))) {
+        strcmp(s->portfile, "control/qmtpport") == 0 ||
+        strcmp(s->portfile, "control/qmqpport") == 0 ||
+        strcmp(s->portfile, "control/submissionport") == 0) {
         uid_t uid;
         gid_t gid;
         int ids = ctl_server_ids(&uid, &gid);

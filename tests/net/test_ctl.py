@@ -2,6 +2,7 @@
 stop / flush / run life cycle (DESIGN.md section 5, qmailctl(8))."""
 
 import os
+import socket
 import shutil
 import signal
 import stat
@@ -369,6 +370,63 @@ class TestLifecycle(unittest.TestCase):
         self.q.start()
         self.assertEqual(self.q.status().returncode, 0)
         self.q.stop()
+
+    def test_concurrency_per_client(self):
+        """control/concurrencyperip limits one client's SMTP sessions; the
+        limit is per client, so the first session is unaffected."""
+        self.q.set_control("concurrencyperip", "1")
+        self.q.start()
+        port = int(self.q.control("smtpport"))
+        first = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            self.assertTrue(first.recv(512).startswith(b"220 "))
+            with socket.create_connection(("127.0.0.1", port),
+                                          timeout=10) as second:
+                self.assertTrue(second.recv(512).startswith(b"421 "))
+        finally:
+            first.close()
+        # a bad value stops start with one clear line
+        self.q.stop()
+        self.q.set_control("concurrencyperip", "0")
+        p = self.q.start(check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("concurrencyperip", p.stderr)
+
+    def test_network_servers_never_run_as_root(self):
+        """Every mail server reads what strangers send: in an instance
+        run by root, qmail-smtpd, qmail-qmtpd and qmail-qmqpd sessions
+        run under another uid."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root: an ordinary user's instance runs "
+                          "everything as that user")
+        qmtest.require(self, "qmail-qmtpd", "qmail-qmqpd")
+        self.q.start()
+        for svc in ("smtp", "qmtp", "qmqp"):
+            port = int(self.q.control(svc + "port"))
+            with socket.create_connection(("127.0.0.1", port),
+                                          timeout=10) as c:
+                if svc == "smtp":
+                    c.recv(512)
+                uids = []
+
+                def session_uid():
+                    for pid in os.listdir("/proc"):
+                        if not pid.isdigit():
+                            continue
+                        try:
+                            with open("/proc/%s/comm" % pid) as f:
+                                comm = f.read().strip()
+                            if comm != "qmail-%sd" % svc:
+                                continue
+                            with open("/proc/%s/status" % pid) as f:
+                                for line in f:
+                                    if line.startswith("Uid:"):
+                                        uids.append(int(line.split()[2]))
+                        except OSError:
+                            continue
+                    return uids
+                self.assertTrue(qmtest.wait_until(session_uid, 5), svc)
+                self.assertNotIn(0, uids, svc)
 
     def test_stop_and_flush_when_not_running(self):
         p = self.q.stop()
