@@ -4,8 +4,10 @@
  *
  * It learns of new messages from queue/lock/trigger (qmail-queue writes
  * each new id there) and from a scan of queue/mess at start and every
- * SCAN_INTERVAL seconds, so nothing depends on the trigger arriving.  It
- * keeps each message's envelope in memory, sends every local recipient to
+ * SCAN_INTERVAL seconds after each scan, so nothing depends on the
+ * trigger arriving.  Triggered mail goes ahead of what the scan found (two
+ * lanes); the scan loads envelopes only as slots free up, so memory does
+ * not grow with the queue.  It sends every local recipient to
  * qmail-lspawn (at most control/concurrencylocal at once), retries
  * temporary failures on qmail's back-off schedule until
  * control/queuelifetime, bounces permanent failures (one bounce per
@@ -79,7 +81,19 @@ static unsigned long long concurrencyremote = 20;
 static int have_remote; /* qmail-rspawn on fds 7/8 and bin/qmail-remote */
 static unsigned long long lifetime = 604800;
 static size_t active;
-static struct send_fifo ready_local, ready_remote;
+/* Two lanes per channel: new mail (ids from the trigger) is served
+ * first, but when both lanes have work every other free slot goes to the
+ * old lane (the backlog found by the scan, and retries), so neither
+ * starves.  Each lane holds at most about window() jobs: the scan loads
+ * envelopes only as slots free up, so a backlog of any size stays on disk
+ * (the scan's place is one open directory) until its turn comes. */
+#define LANE_NEW 0
+#define LANE_OLD 1
+static struct send_fifo ready_local[2], ready_remote[2];
+static unsigned turn_local, turn_remote; /* alternation between lanes */
+static size_t nwait;      /* jobs in the per-destination waiting FIFOs */
+static int64_t start_us;  /* when we started: older mail may have been in
+                             delivery by our predecessor */
 static struct send_heap later;
 static route_conf routes = ROUTE_CONF_ZERO;
 static dstr me = DSTR_ZERO, envnoathost = DSTR_ZERO,
@@ -229,6 +243,32 @@ static int qpop(struct send_fifo *f, struct send_job *j)
         if (!release(j->msg))
             return 1;
     return 0;
+}
+
+/* A ready job of one channel: from the new lane first, but when both
+ * lanes have work every other pick is from the old one. */
+static int qpop_lanes(struct send_fifo f[2], unsigned *turn,
+                      struct send_job *j)
+{
+    int lane = LANE_NEW;
+
+    if (f[LANE_OLD].n && (f[LANE_NEW].n == 0 || ((*turn)++ & 1)))
+        lane = LANE_OLD;
+    return qpop(&f[lane], j) || qpop(&f[!lane], j);
+}
+
+/* Jobs a lane may hold before no more envelopes are loaded into it: enough
+ * to keep every slot busy between two turns of the main loop. */
+static size_t window(void)
+{
+    return 256 + 2 * (size_t)(concurrency + concurrencyremote);
+}
+
+/* Whether a message may be loaded into lane now. */
+static int lane_room(int lane)
+{
+    return ready_local[lane].n + ready_remote[lane].n < window() &&
+           nwait < 4 * window();
 }
 
 static void hpush(struct send_msg *m, size_t i, int64_t when)
@@ -384,6 +424,7 @@ static void defer(struct send_msg *m, size_t i)
              "(#4.4.7)");
         return; /* the caller calls maybe_finish */
     }
+    m->lane = LANE_OLD; /* it had its turn: retries queue with the backlog */
     hpush(m, i,
           send_next_try(birth, now,
                         m->chan[i] == 'L' ? SKIP_LOCAL : SKIP_REMOTE));
@@ -392,12 +433,15 @@ static void defer(struct send_msg *m, size_t i)
 
 static void enqueue(struct send_msg *m, size_t i)
 {
-    qpush(m->chan[i] == 'L' ? &ready_local : &ready_remote, m, i);
+    qpush(m->chan[i] == 'L' ? &ready_local[m->lane]
+                            : &ready_remote[m->lane],
+          m, i);
     m->where[i] = 'F';
 }
 
-/* Load one message by id; 0 done (or already known / gone), -1 error. */
-static int load(const char *id, int at_start)
+/* Load one message by id into lane; 0 done (or already known / gone),
+ * -1 error. */
+static int load(const char *id, int lane)
 {
     struct send_msg *m;
     dstr path = DSTR_ZERO;
@@ -447,9 +491,11 @@ static int load(const char *id, int at_start)
     if (!m->chan || !m->reason || !m->qualified || !m->tries || !m->route ||
         !m->where)
         die_nomem();
-    /* found at start: a delivery may have been running when we stopped */
-    if (at_start)
+    /* older than we are: a delivery may have been running when our
+     * predecessor stopped */
+    if (m->arrival_us < start_us)
         memset(m->tries, 1, m->env.nrcpts);
+    m->lane = (unsigned char)lane;
     for (i = 0; i < m->env.nrcpts; i++) {
         /* qmail's rule: a recipient without '@' is at envnoathost */
         queue_rcpt *r = &m->env.rcpts[i];
@@ -479,25 +525,88 @@ static int load(const char *id, int at_start)
     return 0;
 }
 
-static void scan_mess(int at_start)
-{
-    char dir[16];
-    unsigned b;
+/* ---- the scan of queue/mess ------------------------------------------ */
 
-    for (b = 0; b < QUEUE_BUCKETS; b++) {
-        DIR *d;
+/* A pass walks mess/00 .. mess/63 with one open directory at a time and
+ * stops wherever the old lane is full; it resumes as deliveries free
+ * room.  Every file present for the whole pass is seen once (readdir's
+ * promise); a file that comes or goes during the pass may be missed, and
+ * the next pass, SCAN_INTERVAL after this one ends, sees it. */
+#define SCAN_BATCH 64      /* envelopes loaded per turn of the main loop */
+#define SCAN_ENTRIES 4096  /* directory entries read per turn */
+
+static int scan_bucket = -1; /* -1: no pass running */
+static DIR *scan_dir;
+static int scan_again;       /* a trigger id was not loaded: scan soon */
+
+static void scan_start(void)
+{
+    if (scan_bucket >= 0)
+        return;
+    scan_bucket = 0;
+    scan_dir = 0;
+    scan_again = 0;
+}
+
+/* The next name of the pass into *name; 0 when the pass is over. */
+static int scan_next(const char **name)
+{
+    while (scan_bucket >= 0 && scan_bucket < QUEUE_BUCKETS) {
         struct dirent *e;
-        snprintf(dir, sizeof dir, "mess/%02u", b);
-        d = opendir(dir);
-        if (!d) {
-            log_errno("warning: unable to scan queue/%s", dir);
-            continue;
+        if (!scan_dir) {
+            char dir[16];
+            snprintf(dir, sizeof dir, "mess/%02d", scan_bucket);
+            scan_dir = opendir(dir);
+            if (!scan_dir) {
+                log_errno("warning: unable to scan queue/%s", dir);
+                scan_bucket++;
+                continue;
+            }
         }
-        while ((e = readdir(d)))
-            if (e->d_name[0] != '.')
-                load(e->d_name, at_start);
-        closedir(d);
+        errno = 0;
+        e = readdir(scan_dir);
+        if (e) {
+            if (e->d_name[0] == '.')
+                continue;
+            *name = e->d_name;
+            return 1;
+        }
+        if (errno)
+            log_errno("warning: unable to scan queue/mess/%02d",
+                      scan_bucket);
+        closedir(scan_dir);
+        scan_dir = 0;
+        scan_bucket++;
     }
+    scan_bucket = -1;
+    return 0;
+}
+
+/* Go on with the pass while the old lane has room.  Returns 1 if it
+ * stopped only to let the main loop turn (call again at once), 0 if the
+ * pass is over or the lane is full.  *ended is set when the pass ends. */
+static int scan_resume(int *ended)
+{
+    size_t loads = 0, entries = 0;
+    const char *name;
+
+    *ended = 0;
+    if (scan_bucket < 0)
+        return 0;
+    while (lane_room(LANE_OLD)) {
+        if (loads >= SCAN_BATCH || entries >= SCAN_ENTRIES)
+            return 1;
+        if (!scan_next(&name)) {
+            *ended = 1;
+            return 0;
+        }
+        entries++;
+        if (queue_id_valid(name) && !send_msg_find(name)) {
+            load(name, LANE_OLD);
+            loads++;
+        }
+    }
+    return 0;
 }
 
 static void scan_tmp(void)
@@ -688,7 +797,7 @@ static void dispatch_remote(void)
 
     if (!have_remote) {
         /* no qmail-remote: every remote recipient waits */
-        while (qpop(&ready_remote, &j)) {
+        while (qpop_lanes(ready_remote, &turn_remote, &j)) {
             if (j.msg->where[j.rcpt] != 'F')
                 continue;
             log_line("msg %s: to <%s>: deferral: remote delivery is not "
@@ -699,7 +808,8 @@ static void dispatch_remote(void)
         }
         return;
     }
-    while (ractive < concurrencyremote && qpop(&ready_remote, &j)) {
+    while (ractive < concurrencyremote &&
+           qpop_lanes(ready_remote, &turn_remote, &j)) {
         struct send_dom *d;
         if (j.msg->where[j.rcpt] != 'F')
             continue; /* went out with another recipient's delivery */
@@ -707,6 +817,7 @@ static void dispatch_remote(void)
         d = dom_get(dom.s);
         if (d->active >= dom_limit()) {
             qpush(&d->waiting, j.msg, j.rcpt);
+            nwait++;
             j.msg->where[j.rcpt] = 'W';
             continue;
         }
@@ -723,7 +834,8 @@ static void dispatch(void)
 
     if (stopping)
         return;
-    while (active < concurrency && qpop(&ready_local, &j)) {
+    while (active < concurrency &&
+           qpop_lanes(ready_local, &turn_local, &j)) {
         if (j.msg->where[j.rcpt] != 'F')
             continue;
         start_local(j.msg, j.rcpt);
@@ -804,11 +916,13 @@ static size_t rspawn_result(const char *buf, size_t len)
         size_t room = dom_limit() > sl->dom->active
                           ? dom_limit() - sl->dom->active
                           : 0;
+        size_t before = sl->dom->waiting.n;
         while (room > 0 && qpop(&sl->dom->waiting, &j))
             if (j.msg->where[j.rcpt] == 'W') {
                 enqueue(j.msg, j.rcpt);
                 room--;
             }
+        nwait -= before - sl->dom->waiting.n;
     }
     maybe_finish(m);
     return (size_t)(p - buf);
@@ -910,8 +1024,14 @@ static void read_trigger(int fd, dstr *pending)
     for (i = 0; i < pending->len; i++)
         if (pending->s[i] == '\n') {
             pending->s[i] = 0;
-            if (i - start <= QUEUE_ID_MAX)
-                load(pending->s + start, 0);
+            if (i - start <= QUEUE_ID_MAX) {
+                /* new mail goes ahead of the backlog; when even the new
+                 * lane is full, the scan finds it (soon) */
+                if (lane_room(LANE_NEW))
+                    load(pending->s + start, LANE_NEW);
+                else
+                    scan_again = 1;
+            }
             start = i + 1;
         }
     memmove(pending->s, pending->s + start, pending->len - start);
@@ -1022,36 +1142,47 @@ int main(int argc, char **argv)
              qhome_dir(), concurrency, concurrencyremote,
              have_remote ? "" : " (no remote delivery: bin/qmail-remote or "
                                 "qmail-rspawn missing)");
+    start_us = time_real_us();
     scan_tmp();
-    scan_mess(1);
+    scan_start(); /* loaded as slots free up, by the main loop */
     next_scan = time_mono_ms() + SCAN_INTERVAL * 1000;
     next_tmp_scan = time_mono_ms() + TMP_SCAN_INTERVAL * 1000;
-    log_line("status: ready, %zu message(s) in queue", send_msg_count());
+    log_line("status: ready, scanning queue/mess");
 
     for (;;) {
         struct pollfd p[4];
         const struct send_job *top;
         int64_t now_ms, wait_ms;
-        int sig;
+        int sig, more = 0, ended = 0;
 
         run_due(0);
+        if (!stopping)
+            more = scan_resume(&ended);
         dispatch();
         if (stopping && active == 0 && ractive == 0) {
-            log_line("status: exiting, %zu message(s) left in queue",
+            log_line("status: exiting, %zu message(s) in memory",
                      send_msg_count());
             stop_helpers();
             _exit(0);
         }
         now_ms = time_mono_ms();
-        if (now_ms >= next_scan) {
-            scan_mess(0);
+        if (ended)
             next_scan = now_ms + SCAN_INTERVAL * 1000;
+        if (scan_bucket < 0 && !stopping &&
+            (now_ms >= next_scan || scan_again)) {
+            scan_start();
+            more = 1;
         }
         if (now_ms >= next_tmp_scan) {
             scan_tmp();
             next_tmp_scan = now_ms + TMP_SCAN_INTERVAL * 1000;
         }
-        wait_ms = next_scan - now_ms;
+        /* a running pass goes on as soon as deliveries free room */
+        if (scan_bucket >= 0 && !stopping && lane_room(LANE_OLD))
+            more = 1;
+        wait_ms = scan_bucket < 0 ? next_scan - now_ms : 60000;
+        if (more)
+            wait_ms = 0;
         top = send_heap_top(&later);
         if (top) {
             int64_t t = (top->when - (int64_t)time(0)) * 1000;

@@ -33,6 +33,9 @@ struct send_msg {
     size_t todo;          /* recipients in state T */
     size_t inflight;      /* deliveries running now */
     int bounce_failed;    /* a bounce could not be queued: retry later */
+    unsigned char lane;   /* which ready FIFOs its jobs go to: 0 new
+                             (announced by the trigger), 1 old (found by
+                             the scan, or deferred once) */
     struct send_msg *hnext;
 };
 
