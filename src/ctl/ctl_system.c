@@ -12,11 +12,13 @@
  *   qmail-lspawn   root       becomes each recipient for qmail-local
  *   qmail-tcpd and the mail servers (smtpd, qmtpd, qmqpd)   qmaild
  *   qmail-queue    setuid qmailq (installed so by make install)
+ *   qmail-queued   qmailq     (qmail-start drops to it)
  *   ~alias         alias
  *
  * and the queue is laid out so that each of them may write only its part:
  *
- *   queue/            0750  qmailq:qmail
+ *   queue/            0751  qmailq:qmail  (others may pass through to
+ *   queue/sock        0755  qmailq:qmail   qmail-queued's socket, 0666)
  *   queue/tmp         2750  qmailq:qmail  (setgid: files get group qmail,
  *   queue/mess/NN     2750  qmailq:qmail   whoever ran qmail-queue)
  *   queue/mess, lock  0750  qmailq:qmail
@@ -153,7 +155,8 @@ int ctl_system_layout(const dstr *root)
         return 0;
     }
     qmail = gr->gr_gid;
-    if (fix(root, "queue", "qmailq", qmail, 0750) == -1 ||
+    if (fix(root, "queue", "qmailq", qmail, 0751) == -1 ||
+        fix(root, "queue/sock", "qmailq", qmail, 0755) == -1 ||
         fix(root, "queue/tmp", "qmailq", qmail, 02750) == -1 ||
         fix(root, "queue/mess", "qmailq", qmail, 0750) == -1 ||
         fix(root, "queue/lock", "qmailq", qmail, 0750) == -1 ||

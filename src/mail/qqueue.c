@@ -1,6 +1,7 @@
 /*
- * qqueue.c: run qmail-queue for one message.  See qqueue.h.
- * Trusts qmail-queue's exit code and nothing else about it.
+ * qqueue.c: run qmail-queue (or reach qmail-queued) for one message.  See
+ * qqueue.h.  Trusts qmail-queue's exit code (or qmail-queued's one byte)
+ * and nothing else about it.
  */
 #include "qqueue.h"
 
@@ -10,7 +11,10 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -18,6 +22,10 @@
 #include "qhome.h"
 #include "sig.h"
 #include "timeutil.h"
+
+/* how long to wait for room in a busy qmail-queued's backlog when the
+ * caller has no timeout of its own */
+#define QQUEUE_CONNECT_WAIT 120
 
 int qqueue_mini(void)
 {
@@ -80,6 +88,136 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* 1 if prog is our own qmail-queue, the one qmail-queued stands in for */
+static int is_own_queue(const char *prog)
+{
+    const char *bindir = qhome_bindir();
+    size_t n = strlen(bindir);
+
+    return *bindir && strncmp(prog, bindir, n) == 0 &&
+           strcmp(prog + n, "/qmail-queue") == 0;
+}
+
+/* Connect to qmail-queued.  Returns the socket, -2 when it is not there
+ * (missing, refusing, unreachable: run qmail-queue instead), or -1 with
+ * errno (its backlog stayed full past the deadline). */
+static int queued_connect(int timeout)
+{
+    struct sockaddr_un sa;
+    const char *home = qhome_dir();
+    size_t hl = strlen(home), sl = strlen(QQUEUE_SOCK);
+    int64_t deadline =
+        time_mono_ms() +
+        (int64_t)(timeout > 0 ? timeout : QQUEUE_CONNECT_WAIT) * 1000;
+    int fd, fl;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (hl + 1 + sl >= sizeof sa.sun_path)
+        return -2; /* a home too long for a socket path: run qmail-queue */
+    memcpy(sa.sun_path, home, hl);
+    sa.sun_path[hl] = '/';
+    memcpy(sa.sun_path + hl + 1, QQUEUE_SOCK, sl);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd == -1)
+        return -2;
+    for (;;) {
+        struct timespec ts = {0, 20 * 1000000L};
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN) { /* ENOENT, ECONNREFUSED, EACCES...: absent */
+            close(fd);
+            return -2;
+        }
+        /* its backlog is full: it is busy, not gone */
+        if (time_mono_ms() >= deadline) {
+            close(fd);
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        nanosleep(&ts, 0);
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Hand the message to qmail-queued.  Returns 0, 1 when it is not there
+ * (run qmail-queue), -1 with errno. */
+static int queued_start(qqueue *q)
+{
+    int msg[2] = {-1, -1}, env[2] = {-1, -1}, fds[2], saved;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof fds)];
+    } ctl;
+    struct msghdr mh;
+    struct iovec iov;
+    char hello = QQUEUE_HELLO;
+    struct cmsghdr *c;
+    ssize_t r;
+    int s = queued_connect(q->timeout);
+
+    if (s == -2)
+        return 1;
+    if (s == -1)
+        return -1;
+    if (pipe2(msg, O_CLOEXEC) == -1 || pipe2(env, O_CLOEXEC) == -1)
+        goto fail;
+    fds[0] = msg[0];
+    fds[1] = env[0];
+    memset(&ctl, 0, sizeof ctl);
+    memset(&mh, 0, sizeof mh);
+    iov.iov_base = &hello;
+    iov.iov_len = 1;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof ctl.buf;
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    do
+        r = sendmsg(s, &mh, MSG_NOSIGNAL);
+    while (r == -1 && errno == EINTR);
+    if (r != 1) {
+        /* it closed on us (stopping): qmail-queue instead */
+        close_fd(&msg[0]);
+        close_fd(&msg[1]);
+        close_fd(&env[0]);
+        close_fd(&env[1]);
+        close(s);
+        return 1;
+    }
+    /* only qmail-queued's child reads them now: when we go, it sees end
+     * of file on both and queues nothing */
+    close_fd(&msg[0]);
+    close_fd(&env[0]);
+    q->sock = s;
+    q->pid = getpid();
+    q->envfd = env[1];
+    bio_init(&q->msg, msg[1], q->buf, sizeof q->buf, q->timeout);
+    return 0;
+fail:
+    saved = errno;
+    close_fd(&msg[0]);
+    close_fd(&msg[1]);
+    close_fd(&env[0]);
+    close_fd(&env[1]);
+    close(s);
+    errno = saved;
+    return -1;
+}
+
 int qqueue_start(qqueue *q, const char *prog, int timeout)
 {
     int msg[2] = {-1, -1}, env[2] = {-1, -1}, err[2] = {-1, -1};
@@ -88,9 +226,14 @@ int qqueue_start(qqueue *q, const char *prog, int timeout)
     pid_t pid;
 
     q->pid = -1;
-    q->pidfd = q->envfd = -1;
+    q->pidfd = q->envfd = q->sock = -1;
     q->failed = 0;
     q->timeout = timeout;
+    if (is_own_queue(prog)) {
+        int d = queued_start(q);
+        if (d <= 0)
+            return d;
+    }
     if (pipe2(msg, O_CLOEXEC) == -1 || pipe2(env, O_CLOEXEC) == -1 ||
         pipe2(err, O_CLOEXEC) == -1)
         goto fail;
@@ -213,6 +356,17 @@ int qqueue_finish(qqueue *q, const char *env, size_t n)
     if (!q->failed && fd_write_all(q->envfd, env, n, q->timeout) == -1)
         q->failed = 1;
     close_fd(&q->envfd);
+    if (q->sock >= 0) {
+        unsigned char code;
+        q->pid = -1;
+        long got = fd_read_timeout(q->sock, &code, 1, q->timeout);
+        int e = errno;
+        close_fd(&q->sock);
+        if (got == 1)
+            return code;
+        /* closed without an answer: its child died (a crash) */
+        return got == -1 && e == ETIMEDOUT ? QQUEUE_TIMEOUT : QQUEUE_WAITERR;
+    }
     return reap(q, deadline);
 }
 
@@ -220,6 +374,8 @@ void qqueue_abort(qqueue *q)
 {
     int status;
 
+    if (q->sock >= 0)
+        q->pid = -1; /* our own: qmail-queued's child sees the end */
     if (q->pid > 0) {
         kill(q->pid, SIGKILL);
         while (waitpid(q->pid, &status, 0) == -1 && errno == EINTR)
@@ -229,5 +385,6 @@ void qqueue_abort(qqueue *q)
     close_fd(&q->msg.fd);
     close_fd(&q->envfd);
     close_fd(&q->pidfd);
+    close_fd(&q->sock);
     q->failed = 1;
 }

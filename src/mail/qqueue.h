@@ -10,6 +10,16 @@
  * gets no envelope, so nothing is queued.  With a timeout, every write and
  * the wait for the exit have deadlines (the child is then killed and the
  * message reported as not queued: at worst a duplicate, never a loss).
+ *
+ * When the program is our own qmail-queue (bin/qmail-queue beside the
+ * caller, which is what qqueue_program() picks without $QMAILQUEUE and
+ * qmail-send uses for bounces) and qmail-queued(8) listens on
+ * $QMAILHOME/QQUEUE_SOCK, no process is started: the read ends of the two
+ * pipes are passed to qmail-queued over that socket (one byte
+ * QQUEUE_HELLO with SCM_RIGHTS: message, envelope), and its child answers
+ * with one byte, qmail-queue's exit code.  A missing or refusing socket
+ * means qmail-queue is run as before; a connection closed without the
+ * byte is a temporary failure (QQUEUE_WAITERR).
  */
 #ifndef QQUEUE_H
 #define QQUEUE_H
@@ -25,10 +35,17 @@
 #define QQUEUE_TIMEOUT 1000  /* it did not exit in time: killed */
 #define QQUEUE_WAITERR 1001  /* could not wait for it */
 
+/* qmail-queued's socket, relative to $QMAILHOME, and its protocol */
+#define QQUEUE_SOCK "queue/sock/queued"
+#define QQUEUE_HELLO 'Q'     /* the byte that carries the two descriptors */
+
 typedef struct qqueue {
-    pid_t pid;
+    pid_t pid;          /* qmail-queue's, for "qp" in replies and logs; with
+                         * qmail-queued our own (its Received line names
+                         * the caller's pid), and never signalled */
     int pidfd;          /* -1 if the kernel has none: plain waitpid */
     int envfd;
+    int sock;           /* qmail-queued's socket, -1 when a child runs */
     int failed;         /* a write failed: the message is not queued */
     int timeout;        /* seconds, per write and for the exit; 0: none */
     bio msg;
@@ -47,7 +64,8 @@ int qqueue_default_program(dstr *out);
  * than the mail going into a queue nothing delivers from); 0 if not; -1
  * when out of memory.  Works from any working directory. */
 int qqueue_mini(void);
-/* Start it.  Returns 0, or -1 with errno (also when exec failed). */
+/* Start it (or reach qmail-queued, above).  Returns 0, or -1 with errno
+ * (also when exec failed). */
 int qqueue_start(qqueue *q, const char *prog, int timeout);
 /* Message bytes; a write error is remembered in q->failed. */
 void qqueue_put(qqueue *q, const void *data, size_t n);
@@ -56,7 +74,8 @@ void qqueue_put(qqueue *q, const void *data, size_t n);
  * set afterwards, the message must be reported as not queued whatever the
  * code says. */
 int qqueue_finish(qqueue *q, const char *env, size_t n);
-/* Abandon the message: kill the child and reap it. */
+/* Abandon the message: kill the child and reap it (qmail-queued's child
+ * sees the envelope end early and queues nothing). */
 void qqueue_abort(qqueue *q);
 
 #endif

@@ -12,11 +12,19 @@
  * and qmail-rspawn read requests on fd 0, reply on fd 1, and exit when
  * qmail-send closes their input.
  *
+ * qmail-queued (the queue writer behind queue/sock/queued) is started
+ * last, detached (not our child, so qmail-send does not wait for it when
+ * it stops), with the read end of a pipe on its fd 0 whose write end only
+ * qmail-send holds (on a descriptor above 8 that it never uses): when
+ * qmail-send exits, qmail-queued sees end of file and exits too.  If it
+ * cannot start, mail is still queued: callers run qmail-queue instead.
+ *
  * Privileges: in a root install (control/privsep exists, written by
  * `qmailctl init --system`, which `make install` runs) qmail-start must run
  * as root and gives each program its own user, qmail's split:
  * qmail-lspawn keeps root (it becomes each recipient), qmail-clean runs as
- * qmailq (owner of the queue files), qmail-rspawn as qmailr, qmail-send as
+ * qmailq (owner of the queue files), and so does qmail-queued,
+ * qmail-rspawn as qmailr, qmail-send as
  * qmails, each with its user's primary group (qmail) as its only group.
  * A missing user is fatal: nothing runs as root by accident.  Without
  * control/privsep all of them run as the caller (an ordinary user's
@@ -29,6 +37,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -139,15 +148,36 @@ static pid_t start_child(const char *name, int in, int out, int *closeme,
     return pid;
 }
 
+/* start_child() through an intermediate process that exits at once, so
+ * that the program is not our child: qmail-send waits for its children
+ * (the helpers) when it stops, and must not wait for one that itself
+ * waits for qmail-send to exit. */
+static void start_detached(const char *name, int in, int out, int *closeme,
+                           int nclose, const struct start_ids *ids)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid == -1)
+        log_die_errno(111, "fatal: fork for %s", name);
+    if (pid == 0) {
+        start_child(name, in, out, closeme, nclose, ids);
+        _exit(0);
+    }
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+        ;
+}
+
 int main(int argc, char **argv)
 {
     int tolspawn[2], fromlspawn[2], toclean[2], fromclean[2];
-    int torspawn[2], fromrspawn[2];
+    int torspawn[2], fromrspawn[2], toqueued[2];
     int all[12];
     char path[PATH_MAX];
     char *sendargv[2];
     struct start_ids root_ids = {0, 0, 0}, send_ids = {0, 0, 0},
-                     clean_ids = {0, 0, 0}, rspawn_ids = {0, 0, 0};
+                     clean_ids = {0, 0, 0}, rspawn_ids = {0, 0, 0},
+                     queued_ids = {0, 0, 0};
     int privsep;
 
     (void)argc;
@@ -164,6 +194,7 @@ int main(int argc, char **argv)
                          "root", qhome_dir(), PRIVSEP_FILE);
         lookup_ids(&send_ids, "qmails");
         lookup_ids(&clean_ids, "qmailq");
+        lookup_ids(&queued_ids, "qmailq");
         lookup_ids(&rspawn_ids, "qmailr");
     }
     signal(SIGPIPE, SIG_IGN);
@@ -199,6 +230,14 @@ int main(int argc, char **argv)
     move_fd(fromclean[0], 6);
     move_fd(torspawn[1], 7);
     move_fd(fromrspawn[0], 8);
+
+    /* qmail-queued: its child closes 3..8 and the write end, so only
+     * qmail-send keeps that */
+    if (pipe(toqueued) == -1)
+        log_die_errno(111, "fatal: pipe");
+    start_detached("qmail-queued", toqueued[0], 1, &toqueued[1], 1,
+                   &queued_ids);
+    close(toqueued[0]);
 
     prog_path(path, sizeof path, "qmail-send");
     become(&send_ids, "qmail-send");

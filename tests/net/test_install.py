@@ -178,7 +178,7 @@ class TestDestdir(unittest.TestCase):
         me = self.read("control/me")
         self.assertEqual(self.read("control/locals"), me)
         self.assertEqual(self.read("control/rcpthosts"), me)
-        self.assert_owner("queue", "qmailq", "qmail", 0o750)
+        self.assert_owner("queue", "qmailq", "qmail", 0o751)
         self.assert_owner("queue/tmp", "qmailq", "qmail", 0o2750)
         self.assert_owner("queue/mess", "qmailq", "qmail", 0o750)
         self.assert_owner("queue/mess/00", "qmailq", "qmail", 0o2750)
@@ -299,15 +299,9 @@ class TestRootInstall(unittest.TestCase):
             self.set_control(name, HOST)
         self.set_control("smtproutes",
                          "far.test:[127.0.0.1]:%d" % self.remote_port)
-        # The sandbox of qmail-smtpd and qmail-send sets no_new_privs, and
-        # with it the kernel ignores qmail-queue's setuid bit: their
-        # qmail-queue would run as qmaild / qmails and could not write the
-        # qmailq-owned queue.  Until the sandbox lets them reach the
-        # setuid qmail-queue (e.g. installed before dropping root), this
-        # test checks the uid split without it.  QMTEST_INSTALL_SANDBOX=1
-        # keeps it on.
-        if os.environ.get("QMTEST_INSTALL_SANDBOX") != "1":
-            self.set_control("sandbox", "off")
+        # The sandbox stays on: qmail-smtpd (qmaild) and qmail-send
+        # (qmails) run with no_new_privs, so a setuid qmail-queue would not
+        # help them; they queue through qmail-queued (qmailq) instead.
 
     def log(self, name="qmail-send"):
         try:
@@ -378,6 +372,21 @@ class TestRootInstall(unittest.TestCase):
         self.assert_ids(kids["qmail-clean"], "qmailq", "qmail")
         self.assert_ids(kids["qmail-rspawn"], "qmailr", "qmail")
         self.assert_ids(kids["qmail-lspawn"], "root", "root", caps=True)
+        # the queue writer the sandboxed servers reach over its socket
+        def find_queued():
+            out = []
+            for d in os.listdir("/proc"):
+                try:
+                    if (d.isdigit() and os.readlink("/proc/%s/cwd" % d)
+                            .startswith(self.home) and proc_status(
+                                int(d))["name"] == "qmail-queued"):
+                        out.append(int(d))
+                except OSError:
+                    pass
+            return out
+        queued = qmtest.wait_until(find_queued, 10)
+        self.assertTrue(queued, "qmail-queued is not running")
+        self.assert_ids(queued[0], "qmailq", "qmail")
 
         # the listener and a live SMTP session hold qmaild's ids only
         tcpd = self.pidfile("smtpd")
@@ -389,6 +398,11 @@ class TestRootInstall(unittest.TestCase):
                 if comm == "qmail-smtpd"], 10)
             self.assertTrue(smtpd, "no qmail-smtpd child of qmail-tcpd")
             self.assert_ids(smtpd[0], "qmaild", "nofiles")
+            # in its sandbox: no setuid exec could help it queue
+            with open("/proc/%d/status" % smtpd[0]) as f:
+                status = f.read()
+            self.assertRegex(status, r"NoNewPrivs:\s+1")
+            self.assertRegex(status, r"Seccomp:\s+2")
             # two system accounts, one message each way
             s.sendmail("sender@client.test", ["%s@%s" % (a, HOST),
                                               "%s@%s" % (b, HOST)],
@@ -448,6 +462,28 @@ class TestRootInstall(unittest.TestCase):
             with open(path, "rb") as f:
                 bounce += f.read()
         self.assertIn(b"nosuchuser", bounce)
+        # everything went through qmail-queued, with the kernel's uid of
+        # each caller: qmaild (SMTP), a (sendmail), qmails (the bounce)
+        for who in ("qmaild", a, "qmails"):
+            self.assertRegex(bounce + b"".join(texts),
+                             rb"Received: \(qmail-queued \d+ invoked by uid "
+                             + str(uid(who)).encode() + rb"\)")
+        # a forward: qmail-local (as a) queues it through qmail-queued too
+        fwd = os.path.join(a_home, ".qmail-fwd")
+        with open(fwd, "w") as f:
+            f.write("&%s@%s\n" % (a, HOST))
+        os.chown(fwd, uid(a), pwd.getpwnam(a).pw_gid)
+        run([self.p("bin", "sendmail"), "%s-fwd@%s" % (a, HOST)],
+            input="Subject: forwarded\n\nvia fwd\n", env=env, cwd="/")
+        files = self.wait_files(a_home, 3)
+        fwded = b""
+        for path in files:
+            with open(path, "rb") as f:
+                text = f.read()
+            if b"via fwd" in text:
+                fwded = text
+        self.assertRegex(fwded, rb"^(.*\n)*?Received: \(qmail-queued \d+ "
+                         rb"invoked by uid " + str(uid(a)).encode())
 
         # a .qmail owned by someone else is refused, and the mail waits
         dot = os.path.join(b_home, ".qmail")
