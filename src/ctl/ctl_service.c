@@ -191,10 +191,15 @@ out:
     return r;
 }
 
+/* Sessions per qmail-smtpd process (qmail-tcpd -R) when
+ * control/serverreuse is missing; 1 is a fresh process per connection. */
+#define CTL_SMTP_REUSE_DEFAULT "100"
+
 /* qmail-tcpd's options for service s: its rules, the concurrency limits
  * from control/concurrencyincoming (qmail's usual name for tcpserver's
  * -c) and control/concurrencyperip (-C; defaults qmail-tcpd's own), and
- * for SMTP a 421 reply to clients over a limit.  Returns 0, or -1 after
+ * for SMTP a 421 reply to clients over a limit and the reuse of server
+ * processes from control/serverreuse (-R).  Returns 0, or -1 after
  * reporting. */
 static int tcpd_options(const ctl_service *s, const dstr *root,
                         const char *host, ctl_argv *av)
@@ -216,6 +221,13 @@ static int tcpd_options(const ctl_service *s, const dstr *root,
             ctl_nomem();
         if (argv_add(av, "-m", 0) == -1 || argv_add(av, msg.s, 0) == -1)
             goto toolong;
+        /* the default first: a -R from the control file comes later and
+         * wins (qmail-tcpd takes the last) */
+        if (argv_add(av, "-R", 0) == -1 ||
+            argv_add(av, CTL_SMTP_REUSE_DEFAULT, 0) == -1)
+            goto toolong;
+        if (limit_option(root, "control/serverreuse", "-R", av) == -1)
+            goto out;
     }
     /* the mail servers read what strangers send: never as root (in a root
      * install all of them run as qmaild, else as nobody) */

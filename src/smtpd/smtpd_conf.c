@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -83,12 +84,102 @@ static const char *env_or_empty(const char *name)
     return v ? v : "";
 }
 
-int smtpd_conf_load(smtpd_conf *c, dstr *err)
+/* Every control file smtpd_conf_load reads (route_conf_read reads the
+ * three routing files), for smtpd_conf_changed. */
+static const char *const conf_files[SMTPD_CONF_FILES] = {
+    "control/me", "control/smtpgreeting", "control/localiphost",
+    "control/badmailfrom", "control/rcpthosts", "control/locals",
+    "control/virtualdomains", "control/percenthack", "control/databytes",
+    "control/timeoutsmtpd", "control/timeoutsmtpdsession",
+    "control/greetdelay", "control/maxrcpt", "control/maxerrors",
+    "control/rcptcheck"};
+
+static void stamp_take(const char *path, smtpd_conf_stamp *t)
+{
+    struct stat st;
+
+    memset(t, 0, sizeof *t);
+    if (stat(path, &st) == -1) {
+        /* a file that cannot be looked at counts as changed when it can
+         * again */
+        t->exists = errno == ENOENT ? 0 : -1;
+        return;
+    }
+    t->exists = 1;
+    t->dev = st.st_dev;
+    t->ino = st.st_ino;
+    t->size = st.st_size;
+    t->mtime = st.st_mtim;
+    t->ctime = st.st_ctim;
+}
+
+int smtpd_conf_changed(const smtpd_conf *c)
+{
+    size_t i;
+
+    for (i = 0; i < SMTPD_CONF_FILES; i++) {
+        smtpd_conf_stamp now;
+        const smtpd_conf_stamp *was = &c->stamp[i];
+        stamp_take(conf_files[i], &now);
+        if (now.exists != was->exists || now.exists == -1 ||
+            now.dev != was->dev || now.ino != was->ino ||
+            now.size != was->size ||
+            now.mtime.tv_sec != was->mtime.tv_sec ||
+            now.mtime.tv_nsec != was->mtime.tv_nsec ||
+            now.ctime.tv_sec != was->ctime.tv_sec ||
+            now.ctime.tv_nsec != was->ctime.tv_nsec)
+            return 1;
+    }
+    return 0;
+}
+
+int smtpd_conf_env(smtpd_conf *c, dstr *err)
 {
     unsigned long long n;
     const char *v;
 
+    /* nothing of an earlier environment survives */
+    c->databytes = c->databytes_file;
+    c->greetdelay = c->greetdelay_file;
+    c->relayclient = 0;
+    c->relayclient_value.len = 0;
+    c->remoteip = c->remotehost = c->localip = c->localhost = "";
+
+    if (env_number("DATABYTES", &c->databytes, err) == -1)
+        return -1;
+    n = (unsigned long long)c->greetdelay_file;
+    if (env_number("GREETDELAY", &n, err) == -1)
+        return -1;
+    c->greetdelay = clamp_int(n, 300);
+
+    v = env_get("RELAYCLIENT");
+    if (v) {
+        if (strlen(v) > SMTPD_RELAYCLIENT_MAX) {
+            errno = E2BIG;
+            return fail(err, "RELAYCLIENT");
+        }
+        if (dstr_copys(&c->relayclient_value, v) == -1 ||
+            dstr_cat0(&c->relayclient_value) == -1)
+            return fail(err, "out of memory");
+        c->relayclient = 1;
+    }
+    c->remoteip = env_or_empty("TCPREMOTEIP");
+    c->remotehost = env_or_empty("TCPREMOTEHOST");
+    c->localip = env_or_empty("TCPLOCALIP");
+    c->localhost = env_or_empty("TCPLOCALHOST");
+    return 0;
+}
+
+int smtpd_conf_load(smtpd_conf *c, dstr *err)
+{
+    unsigned long long n;
+    const char *v;
+    size_t i;
+
     memset(c, 0, sizeof *c);
+    /* stamped before they are read: a change in between is seen later */
+    for (i = 0; i < SMTPD_CONF_FILES; i++)
+        stamp_take(conf_files[i], &c->stamp[i]);
     if (line("control/me", &c->me, "localhost", err) == -1 ||
         line("control/smtpgreeting", &c->greeting, c->me.s, err) == -1 ||
         line("control/localiphost", &c->localiphost, c->me.s, err) == -1)
@@ -103,8 +194,7 @@ int smtpd_conf_load(smtpd_conf *c, dstr *err)
             return fail(err, file);
     }
 
-    if (number("control/databytes", &c->databytes, 0, err) == -1 ||
-        env_number("DATABYTES", &c->databytes, err) == -1)
+    if (number("control/databytes", &c->databytes_file, 0, err) == -1)
         return -1;
     if (number("control/timeoutsmtpd", &n, SMTPD_TIMEOUT_DEFAULT, err) == -1)
         return -1;
@@ -114,10 +204,9 @@ int smtpd_conf_load(smtpd_conf *c, dstr *err)
         return -1;
     c->session_timeout = clamp_int(n, 86400 * 365);
     if (number("control/greetdelay", &n, SMTPD_GREETDELAY_DEFAULT, err) ==
-            -1 ||
-        env_number("GREETDELAY", &n, err) == -1)
+        -1)
         return -1;
-    c->greetdelay = clamp_int(n, 300);
+    c->greetdelay_file = clamp_int(n, 300);
     if (number("control/maxrcpt", &n, SMTPD_MAXRCPT_DEFAULT, err) == -1)
         return -1;
     c->maxrcpt = n ? (unsigned long)(n > 100000 ? 100000 : n) : 1;
@@ -130,23 +219,7 @@ int smtpd_conf_load(smtpd_conf *c, dstr *err)
 
     v = env_get("QMAILSMTPD_SYSTEMUSERS");
     c->system_users = getuid() == 0 || (v && strcmp(v, "1") == 0);
-
-    v = env_get("RELAYCLIENT");
-    if (v) {
-        c->relayclient = 1;
-        if (strlen(v) > SMTPD_RELAYCLIENT_MAX) {
-            errno = E2BIG;
-            return fail(err, "RELAYCLIENT");
-        }
-        if (dstr_copys(&c->relayclient_value, v) == -1 ||
-            dstr_cat0(&c->relayclient_value) == -1)
-            return fail(err, "out of memory");
-    }
-    c->remoteip = env_or_empty("TCPREMOTEIP");
-    c->remotehost = env_or_empty("TCPREMOTEHOST");
-    c->localip = env_or_empty("TCPLOCALIP");
-    c->localhost = env_or_empty("TCPLOCALHOST");
-    return 0;
+    return smtpd_conf_env(c, err);
 }
 
 void smtpd_conf_free(smtpd_conf *c)

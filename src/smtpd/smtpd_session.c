@@ -32,6 +32,11 @@ void smtpd_session_free(smtpd_session *s)
     dstr_free(&s->sender);
     dstr_free(&s->envelope);
     dstr_free(&s->reply);
+    /* a reused process serves the next client with this struct: nothing
+     * of this session may remain (the buffers are only read up to what
+     * the next session writes, but they are cleared all the same) */
+    memset(s, 0, offsetof(smtpd_session, line));
+    memset(s->line, 0, sizeof s->line);
 }
 
 void smtpd_session_abort(smtpd_session *s, const char *why)

@@ -7,6 +7,7 @@
  *   tcpd_priv.c    dropping root after bind
  *   tcpd_server.c  the accept loop: rules, limits, fork, reaping, logging
  *   tcpd_child.c   a child: descriptors, environment, exec
+ *   tcpd_worker.c  reused servers (-R): the pool of workers
  *   tcpd_dns.c     the optional reverse lookup (-h)
  *   tcpd_addr.c, tcpd_rules*.c, tcpd_table.c: see their headers
  *
@@ -16,7 +17,9 @@
 #ifndef TCPD_H
 #define TCPD_H
 
+#include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "dstr.h"
@@ -33,6 +36,7 @@
 #define TCPD_DEFAULT_DNS_TIMEOUT 5
 #define TCPD_MSG_MAX 200        /* bytes of -m */
 #define TCPD_NAME_MAX 255       /* bytes of -l, and of a looked-up name */
+#define TCPD_REUSE_MAX 100000   /* -R */
 
 typedef struct tcpd_conf {
     const char *addr;       /* as given ("0" is 0.0.0.0) */
@@ -50,6 +54,7 @@ typedef struct tcpd_conf {
     unsigned dns_timeout;   /* -t seconds */
     const char *busy_msg;   /* -m, or NULL */
     int verbosity;          /* 0 (-q), 1, 2 (-v) */
+    size_t reuse;           /* -R: sessions per server process (1: fresh) */
 } tcpd_conf;
 
 /* Parse argv; reports a bad argument on stderr and returns -1. */
@@ -84,6 +89,79 @@ int tcpd_child_env(envbuild *e, const tcpd_session *s, const char *localhost,
 /* In the forked child: set up descriptors and environment, exec the
  * program.  Never returns. */
 _Noreturn void tcpd_child_run(const tcpd_conf *c, tcpd_session *s);
+
+/* In the forked child: become a worker (tcpd_worker.c) serving s first,
+ * as tcpd_child_run does, with ctl, its end of the socket pair, as
+ * descriptor 3 and TCPD_WORKER_ENV set.  Never returns. */
+_Noreturn void tcpd_child_worker(const tcpd_conf *c, tcpd_session *s,
+                                 int ctl);
+
+/* ---- reused servers (tcpd_worker.c) ----------------------------------
+ * The protocol, which qmail-smtpd's smtpd_worker.h repeats for the
+ * program's side: the worker finds TCPD_WORKER_ENV=3 in its environment
+ * and its first connection on 0 and 1; it receives a "B" message (what
+ * its environment has beyond the listener's), then one SOCK_SEQPACKET
+ * message per later connection (the descriptor as SCM_RIGHTS, the
+ * record "C" NAME=VALUE "\0"...), and answers TCPD_WORKER_DONE after
+ * each session. */
+#define TCPD_WORKER_ENV "QMAIL_TCPD_WORKER"
+#define TCPD_WORKER_FD 3
+#define TCPD_WORKER_REC_MAX (96 * 1024)
+#define TCPD_WORKER_DONE 'D'
+/* idle workers kept: half as many as are busy (connections come in
+ * bursts, and a worker let go now must be started again a moment later),
+ * at least TCPD_IDLE_MIN; each is let go after TCPD_IDLE_MS unused */
+#define TCPD_IDLE_MIN 4
+#define TCPD_IDLE_MS 10000
+
+enum { TCPD_W_BUSY = 1, TCPD_W_IDLE, TCPD_W_LEAVING };
+
+typedef struct tcpd_worker {
+    pid_t pid;
+    int fd;                 /* our end, -1 once closed */
+    int state;              /* TCPD_W_... */
+    unsigned long served;   /* connections handed to it */
+    unsigned gen;           /* tcpd_pool_retire_all lets older ones go */
+    int64_t since_ms;       /* busy or idle since (monotonic) */
+} tcpd_worker;
+
+typedef struct tcpd_pool {
+    const tcpd_conf *conf;
+    tcpd_worker *w;         /* live workers: busy, idle, or leaving */
+    size_t n, cap, idle;
+    unsigned gen;
+    dstr rec;               /* scratch: the record being sent */
+    dstr base;              /* scratch: a new worker's "B" message */
+} tcpd_pool;
+
+void tcpd_pool_init(tcpd_pool *p, const tcpd_conf *c);
+/* 1 if session s may go to a worker: -R above 1, no -h (the lookup runs
+ * in a fresh child), and no rule variable named QMAIL... or LD_... (read
+ * when a process starts: the sandbox switch and self-test, $QMAILQUEUE,
+ * the dynamic linker), which only a fresh process can apply. */
+int tcpd_pool_eligible(const tcpd_conf *c, const tcpd_session *s);
+/* Hand s to an idle worker or a new one; s->fd is closed in any case.
+ * Returns the worker's pid (*nth: its how-many-th session this is), or
+ * -1 with errno when the connection was dropped. */
+pid_t tcpd_pool_hand(tcpd_pool *p, tcpd_session *s, unsigned long *nth);
+/* Poll entries for the workers' sockets, with their pids. */
+size_t tcpd_pool_pollfds(const tcpd_pool *p, struct pollfd *pf, pid_t *pids,
+                         size_t max);
+/* The socket of worker pid is readable: 1 when it finished a session
+ * (the caller ends that session), else 0. */
+int tcpd_pool_input(tcpd_pool *p, pid_t pid);
+/* A child was reaped: 1 if it was a worker (then forgotten; *was_busy
+ * says it held a session), 0 if not. */
+int tcpd_pool_reaped(tcpd_pool *p, pid_t pid, int *was_busy,
+                     unsigned long *served);
+/* Let go of workers idle too long; milliseconds until the next one
+ * would be, or -1. */
+int tcpd_pool_expire(tcpd_pool *p, int64_t now_ms);
+/* SIGHUP: every worker goes after its current session. */
+void tcpd_pool_retire_all(tcpd_pool *p);
+/* Before a fresh process: let idle workers go so that busy sessions plus
+ * idle workers stay within -c. */
+void tcpd_pool_make_room(tcpd_pool *p, size_t busy);
 
 /* Reverse lookup of a, confirmed by a forward lookup of the name found
  * (so a client cannot claim any name through its own PTR record).

@@ -116,3 +116,39 @@ void tcpd_child_run(const tcpd_conf *c, tcpd_session *s)
     log_die_errno(TCPD_EXIT_FAIL, "pid %ld: cannot run %s", (long)getpid(),
                   c->argv[0]);
 }
+
+void tcpd_child_worker(const tcpd_conf *c, tcpd_session *s, int ctl)
+{
+    envbuild env = ENVBUILD_ZERO;
+    sigset_t none;
+    int sig;
+    char num[NUM_FMT_ULONG];
+
+    for (sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+
+    /* 0 and 1: the first connection; 2: the daemon's log; 3: the socket
+     * to us (not close-on-exec) */
+    if (dup2(s->fd, 0) == -1 || dup2(s->fd, 1) == -1 ||
+        (ctl == TCPD_WORKER_FD ? fcntl(ctl, F_SETFD, 0)
+                               : dup2(ctl, TCPD_WORKER_FD)) == -1)
+        log_die_errno(TCPD_EXIT_FAIL, "worker pid %ld: cannot set up "
+                      "descriptors", (long)getpid());
+    if (close_range(TCPD_WORKER_FD + 1, ~0U, 0) == -1) {
+        int fd;
+        for (fd = TCPD_WORKER_FD + 1; fd < 65536; fd++)
+            close(fd);
+    }
+    num_fmt_ulong(num, TCPD_WORKER_FD);
+    if (envbuild_init(&env, 1) == -1 ||
+        tcpd_child_env(&env, s, c->localhost, 0) == -1 ||
+        envbuild_set(&env, TCPD_WORKER_ENV, num) == -1)
+        log_die_errno(TCPD_EXIT_FAIL, "worker pid %ld: cannot build "
+                      "environment", (long)getpid());
+    execvpe(c->argv[0], c->argv, env.vec);
+    log_die_errno(TCPD_EXIT_FAIL, "worker pid %ld: cannot run %s",
+                  (long)getpid(), c->argv[0]);
+}

@@ -21,7 +21,7 @@ void tcpd_usage(void)
 {
     log_line("usage: qmail-tcpd [-hHqQv] [-c N] [-C N] [-x RULES.cdb] "
              "[-u USER] [-g GROUP] [-b N] [-l NAME] [-t SECONDS] "
-             "[-m MESSAGE] ADDR PORT PROGRAM [ARG...]");
+             "[-m MESSAGE] [-R N] ADDR PORT PROGRAM [ARG...]");
 }
 
 static int number(int opt, const char *s, unsigned long long lo,
@@ -130,10 +130,11 @@ int tcpd_conf_parse(int argc, char **argv, tcpd_conf *c)
     c->backlog = TCPD_DEFAULT_BACKLOG;
     c->dns_timeout = TCPD_DEFAULT_DNS_TIMEOUT;
     c->verbosity = 1;
+    c->reuse = 1;
     opterr = 0;
     /* "+": options end at the first operand, so the program's own
      * options are left alone */
-    while ((opt = getopt(argc, argv, "+c:C:x:u:g:b:l:hHt:m:vqQ")) != -1) {
+    while ((opt = getopt(argc, argv, "+c:C:x:u:g:b:l:hHt:m:R:vqQ")) != -1) {
         switch (opt) {
         case 'c':
             if (number(opt, optarg, 1, 100000, &n) == -1)
@@ -191,6 +192,11 @@ int tcpd_conf_parse(int argc, char **argv, tcpd_conf *c)
             }
             c->busy_msg = optarg;
             break;
+        case 'R':
+            if (number(opt, optarg, 1, TCPD_REUSE_MAX, &n) == -1)
+                return -1;
+            c->reuse = (size_t)n;
+            break;
         case 'v':
             c->verbosity = 2;
             break;
@@ -201,7 +207,7 @@ int tcpd_conf_parse(int argc, char **argv, tcpd_conf *c)
             c->verbosity = 1;
             break;
         default:
-            if (optopt && strchr("cCxugbltm", optopt))
+            if (optopt && strchr("cCxugbltmR", optopt))
                 log_line("-%c needs an argument", optopt);
             else
                 log_line("-%c: unknown option", optopt ? optopt : '?');

@@ -9,6 +9,9 @@
  *      without waiting and the connection closed;
  *   3. fork; the child becomes the server (tcpd_child.c); the parent
  *      records it, closes its copy of the socket and logs one line.
+ *      With -R (tcpd_worker.c) the connection goes to an idle worker, or
+ *      a new one, instead: the session is recorded under the worker's
+ *      pid until the worker says it is done, or dies.
  * Children are reaped on SIGCHLD (the handler only writes to the
  * self-pipe) and logged with their exit status.
  *
@@ -28,6 +31,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -46,6 +50,10 @@
 
 static const tcpd_conf *conf;
 static tcpd_table table;
+static tcpd_pool pool;
+static struct pollfd *pfds;     /* the self-pipe, the socket, workers */
+static pid_t *pfd_pids;         /* the worker of each pfds[2 + i] */
+static size_t pfds_max;
 static dstr rule_value = DSTR_ZERO, rule_key = DSTR_ZERO;
 static dstr busy_line = DSTR_ZERO;
 static int64_t paused_until;
@@ -119,12 +127,55 @@ static void var_names(const tcpd_verdict *v, char *out, size_t size)
     }
 }
 
+/* Record the session that pid now serves, and log it. */
+static void record_session(tcpd_session *s, pid_t pid,
+                           const unsigned char key[16], unsigned long nth)
+{
+    tcpd_conn *slot = tcpd_table_add(&table, pid, key);
+
+    if (slot) { /* always: the limit was checked */
+        memcpy(slot->ip, s->remote_ip, sizeof slot->ip);
+        slot->port = s->remote_port;
+        slot->start_ms = time_mono_ms();
+    }
+    if (conf->verbosity >= 1) {
+        char rule[48] = "", vars[512] = "", worker[48] = "";
+        if (s->verdict.line)
+            snprintf(rule, sizeof rule, " rule line %lu", s->verdict.line);
+        if (conf->verbosity >= 2 && s->verdict.nvars) {
+            char names[480];
+            var_names(&s->verdict, names, sizeof names);
+            snprintf(vars, sizeof vars, " vars %s", names);
+        }
+        if (nth)
+            snprintf(worker, sizeof worker, " worker session %lu/%zu", nth,
+                     conf->reuse);
+        log_line("start pid %ld remote %s port %u local %s port %u%s%s%s "
+                 "sessions %zu/%zu", (long)pid, s->remote_ip,
+                 s->remote_port, s->local_ip, s->local_port, rule, vars,
+                 worker, table.used, conf->maxconn);
+    }
+}
+
 static void start_session(tcpd_session *s, const unsigned char key[16])
 {
     sigset_t block, old;
-    tcpd_conn *slot;
     pid_t pid;
 
+    if (tcpd_pool_eligible(conf, s)) {
+        unsigned long nth = 0;
+        pid = tcpd_pool_hand(&pool, s, &nth);
+        if (pid == -1) {
+            if (noisy_ok())
+                log_errno("cannot hand remote %s port %u to a worker; "
+                          "closed it", s->remote_ip, s->remote_port);
+            pause_accepting();
+            return;
+        }
+        record_session(s, pid, key, nth);
+        return;
+    }
+    tcpd_pool_make_room(&pool, table.used);
     sigemptyset(&block);
     sigaddset(&block, SIGCHLD);
     sigaddset(&block, SIGTERM);
@@ -146,26 +197,7 @@ static void start_session(tcpd_session *s, const unsigned char key[16])
         return;
     }
     close(s->fd);
-    slot = tcpd_table_add(&table, pid, key);
-    if (slot) { /* always: the limit was checked */
-        memcpy(slot->ip, s->remote_ip, sizeof slot->ip);
-        slot->port = s->remote_port;
-        slot->start_ms = time_mono_ms();
-    }
-    if (conf->verbosity >= 1) {
-        char rule[48] = "", vars[512] = "";
-        if (s->verdict.line)
-            snprintf(rule, sizeof rule, " rule line %lu", s->verdict.line);
-        if (conf->verbosity >= 2 && s->verdict.nvars) {
-            char names[480];
-            var_names(&s->verdict, names, sizeof names);
-            snprintf(vars, sizeof vars, " vars %s", names);
-        }
-        log_line("start pid %ld remote %s port %u local %s port %u%s%s "
-                 "sessions %zu/%zu", (long)pid, s->remote_ip,
-                 s->remote_port, s->local_ip, s->local_port, rule, vars,
-                 table.used, conf->maxconn);
-    }
+    record_session(s, pid, key, 0);
 }
 
 static void handle_connection(int fd, const struct sockaddr_storage *peer,
@@ -279,6 +311,27 @@ static void accept_some(int lfd)
     }
 }
 
+static void log_end(pid_t pid, const tcpd_conn *c, const char *how)
+{
+    int64_t ms = time_mono_ms() - c->start_ms;
+
+    log_line("end pid %ld remote %s port %u %s after %lld.%03lld s "
+             "sessions %zu/%zu", (long)pid, c->ip, c->port, how,
+             (long long)(ms / 1000), (long long)(ms % 1000), table.used,
+             conf->maxconn);
+}
+
+static void describe_status(int status, char *how, size_t size)
+{
+    if (WIFSIGNALED(status))
+        snprintf(how, size, "killed by signal %d SIG%s", WTERMSIG(status),
+                 sigabbrev_np(WTERMSIG(status))
+                     ? sigabbrev_np(WTERMSIG(status))
+                     : "?");
+    else
+        snprintf(how, size, "status %d", WEXITSTATUS(status));
+}
+
 static void reap(void)
 {
     tcpd_conn c;
@@ -286,26 +339,44 @@ static void reap(void)
     int status;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        char how[48];
+        int busy = 0;
+        unsigned long served = 0;
+
+        if (tcpd_pool_reaped(&pool, pid, &busy, &served) && !busy) {
+            /* between sessions: only news when it did not just go */
+            if (conf->verbosity >= 2 ||
+                (conf->verbosity >= 1 &&
+                 (WIFSIGNALED(status) || WEXITSTATUS(status) != 0))) {
+                describe_status(status, how, sizeof how);
+                log_line("worker pid %ld %s after %lu session%s", (long)pid,
+                         how, served, served == 1 ? "" : "s");
+            }
+            continue;
+        }
         if (!tcpd_table_remove(&table, pid, &c))
             continue;
         if (conf->verbosity < 1)
             continue;
-        {
-            int64_t ms = time_mono_ms() - c.start_ms;
-            char how[48];
-            if (WIFSIGNALED(status))
-                snprintf(how, sizeof how, "killed by signal %d SIG%s",
-                         WTERMSIG(status),
-                         sigabbrev_np(WTERMSIG(status))
-                             ? sigabbrev_np(WTERMSIG(status))
-                             : "?");
-            else
-                snprintf(how, sizeof how, "status %d", WEXITSTATUS(status));
-            log_line("end pid %ld remote %s port %u %s after %lld.%03lld s "
-                     "sessions %zu/%zu", (long)pid, c.ip, c.port, how,
-                     (long long)(ms / 1000), (long long)(ms % 1000),
-                     table.used, conf->maxconn);
-        }
+        describe_status(status, how, sizeof how);
+        log_end(pid, &c, how);
+    }
+}
+
+/* Workers that wrote to us: a session is over. */
+static void worker_input(size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        tcpd_conn c;
+        pid_t pid = pfd_pids[i];
+        if (!(pfds[2 + i].revents & (POLLIN | POLLERR | POLLHUP)))
+            continue;
+        if (!tcpd_pool_input(&pool, pid))
+            continue;
+        if (tcpd_table_remove(&table, pid, &c) && conf->verbosity >= 1)
+            log_end(pid, &c, "done");
     }
 }
 
@@ -325,6 +396,16 @@ int tcpd_serve(const tcpd_conf *c, int lfd)
     if (tcpd_table_init(&table, c->maxconn, random_seed()) == -1)
         log_die_errno(TCPD_EXIT_FAIL, "cannot make room for %zu sessions",
                       c->maxconn);
+    tcpd_pool_init(&pool, c);
+    /* busy workers (at most -c) and idle ones (at most half as many,
+     * or TCPD_IDLE_MIN, plus one for a moment) */
+    pfds_max = c->reuse > 1 ? c->maxconn + c->maxconn / 2 + TCPD_IDLE_MIN + 2
+                            : 0;
+    pfds = calloc(2 + pfds_max, sizeof *pfds);
+    pfd_pids = calloc(pfds_max + 1, sizeof *pfd_pids);
+    if (!pfds || !pfd_pids)
+        log_die_errno(TCPD_EXIT_FAIL, "cannot make room for %zu sessions",
+                      c->maxconn);
     if (c->busy_msg &&
         (dstr_copys(&busy_line, c->busy_msg) == -1 ||
          dstr_cats(&busy_line, "\r\n") == -1))
@@ -339,26 +420,33 @@ int tcpd_serve(const tcpd_conf *c, int lfd)
         log_die_errno(TCPD_EXIT_FAIL, "cannot set up signals");
 
     for (;;) {
-        struct pollfd p[2];
-        int nfds = 1, timeout = -1, sig, stop = 0, child = 0;
+        struct pollfd *p = pfds;
+        int timeout = -1, sig, stop = 0, child = 0, accepting = 0, idle;
         int64_t now = time_mono_ms();
+        size_t nworkers;
 
         if (paused_until && now >= paused_until)
             paused_until = 0;
         p[0].fd = sigfd;
         p[0].events = POLLIN;
         p[0].revents = 0;
+        /* a paused loop still polls slot 1, on nothing */
+        p[1].fd = -1;
+        p[1].events = POLLIN;
+        p[1].revents = 0;
         if (!paused_until) {
             p[1].fd = lfd;
-            p[1].events = POLLIN;
-            p[1].revents = 0;
-            nfds = 2;
+            accepting = 1;
         } else {
             timeout = (int)(paused_until - now) + 1;
         }
         if (noisy.suppressed && (timeout == -1 || timeout > 1000))
             timeout = 1000;
-        if (poll(p, (nfds_t)nfds, timeout) == -1) {
+        idle = tcpd_pool_expire(&pool, now);
+        if (idle >= 0 && (timeout == -1 || idle + 1 < timeout))
+            timeout = idle + 1;
+        nworkers = tcpd_pool_pollfds(&pool, p + 2, pfd_pids, pfds_max);
+        if (poll(p, (nfds_t)(2 + nworkers), timeout) == -1) {
             if (errno != EINTR)
                 log_die_errno(TCPD_EXIT_FAIL, "poll");
             continue;
@@ -369,10 +457,18 @@ int tcpd_serve(const tcpd_conf *c, int lfd)
                 child = 1;
             else if (sig == SIGTERM || sig == SIGINT)
                 stop = sig;
-            else if (sig == SIGHUP && c->verbosity >= 2)
-                log_line("SIGHUP: nothing to reload (the rules are read "
-                         "for every connection)");
+            else if (sig == SIGHUP) {
+                /* the rules are read for every connection; reused
+                 * servers are replaced, so they read their
+                 * configuration again */
+                tcpd_pool_retire_all(&pool);
+                if (c->verbosity >= 2)
+                    log_line("SIGHUP: workers are replaced after their "
+                             "current session");
+            }
         }
+        if (nworkers)
+            worker_input(nworkers);
         if (child)
             reap();
         if (stop) {
@@ -384,7 +480,7 @@ int tcpd_serve(const tcpd_conf *c, int lfd)
                          c->port, table.used);
             return 0;
         }
-        if (nfds == 2 && (p[1].revents & (POLLIN | POLLERR | POLLHUP)))
+        if (accepting && (p[1].revents & (POLLIN | POLLERR | POLLHUP)))
             accept_some(lfd);
     }
 }
