@@ -223,8 +223,12 @@ static int limits(const sandbox_profile *p)
         return -1;
     if (p->fsize && limit(RLIMIT_FSIZE, p->fsize) == -1)
         return -1;
+    /* AddressSanitizer reserves terabytes of address space up front: an
+     * address-space limit would make every sanitized build fail */
+#if !defined(__SANITIZE_ADDRESS__)
     if (p->as && limit(RLIMIT_AS, p->as) == -1)
         return -1;
+#endif
     return 0;
 }
 

@@ -374,19 +374,30 @@ class AioPeer:
 
 class DnsmasqServer:
     def __init__(self, zones):
-        self.port = self._free_udp_port()
-        args = [DNSMASQ, "--keep-in-foreground", "--port=%d" % self.port,
-                "--listen-address=127.0.0.1", "--bind-interfaces",
-                "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-                "--pid-file=", "--local=/test/"] + zones
-        if os.geteuid() == 0:
-            args.append("--user=root")
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        if not qmtest.wait_until(self._answers, 10):
+        # a free UDP port may be taken again before dnsmasq binds it, and a
+        # loaded machine may start it slowly: three tries, each with its
+        # own port, and the last one's stderr in the error
+        why = ""
+        for _ in range(3):
+            self.port = self._free_udp_port()
+            args = [DNSMASQ, "--keep-in-foreground", "--port=%d" % self.port,
+                    "--listen-address=127.0.0.1", "--bind-interfaces",
+                    "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                    "--pid-file=", "--local=/test/"] + zones
+            if os.geteuid() == 0:
+                args.append("--user=root")
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
+            if qmtest.wait_until(self._answers, 20):
+                return
+            self.proc.kill()
+            try:
+                why = self.proc.communicate(timeout=10)[1].decode(
+                    "utf-8", "replace")
+            except subprocess.TimeoutExpired:
+                why = "(no exit after SIGKILL)"
             self.stop()
-            raise RuntimeError("dnsmasq did not start: %s" %
-                               self.proc.stderr.read().decode())
+        raise RuntimeError("dnsmasq did not start: %s" % why)
 
     @staticmethod
     def _free_udp_port():
