@@ -10,8 +10,8 @@
  * failure (bounce).  The event loop, time limits and non-blocking replies
  * are src/mail/spawn.c's.
  *
- * For each request it finds the user (src/mail/mailuser.c) and starts
- * qmail-local in the user's home, under the user's uid and gid when
+ * For each request it finds the user (src/mail/mailuser.c) and runs
+ * qmail-local's delivery (local_main.h) in a forked child in the user's home, under the user's uid and gid when
  * running as root (never as root itself), with a sealed copy of the
  * message (src/mail/msgcopy.c) on fd 0.  qmail-local's output is the text.
  *
@@ -22,15 +22,18 @@
  * queue file header.
  */
 #include <errno.h>
+#include <signal.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "dstr.h"
+#include "local_main.h"
 #include "log.h"
 #include "mailuser.h"
 #include "msgcopy.h"
@@ -40,7 +43,6 @@
 #include "queue.h"
 #include "spawn.h"
 
-static char bindir[PATH_MAX];
 static dstr defaultdelivery = DSTR_ZERO;
 static unsigned long long timeoutlocal = 86400;
 
@@ -111,15 +113,36 @@ static void reply(const spawn_job *d, dstr *out)
     text_record(out, status, text, len);
 }
 
-/* The child: everything here ends in exec or _exit. */
+/* The child: everything here ends in local_main() or _exit.  It runs the
+ * delivery itself (local_main.h) instead of exec'ing qmail-local, which
+ * saves the exec, the dynamic linking and the page faults of a new image
+ * (docs/PERFORMANCE.md).  It must hold nothing but its own delivery when
+ * it starts reading the message: every descriptor but 0, 1 and 2 is
+ * closed (other deliveries' report pipes, qmail-send's pipes are 0 and
+ * 1, replaced below), the signals are reset as exec would, and it becomes
+ * the user first.  A child whose uid changed is not dumpable, so the user
+ * cannot read what this process's memory held before (SECURITY.md). */
 static _Noreturn void child(const char *id, const char *sender,
                             const struct mailuser *u, int repeat)
 {
-    char prog[PATH_MAX], lenarg[NUM_FMT_ULONG];
+    char lenarg[NUM_FMT_ULONG];
     uint64_t msglen;
     char *argv[17];
-    int a = 0;
+    int a = 0, sig;
+    sigset_t none;
 
+    /* only what exec would have left: fds 0, 1 (the report pipe) and 2 */
+    if (close_range(3, ~0U, 0) == -1) {
+        int fd;
+        for (fd = 3; fd < 1024; fd++)
+            close(fd);
+    }
+    for (sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+    prctl(PR_SET_NAME, "qmail-local"); /* what ps and top show */
     /* the message only: the queue file would show the whole envelope */
     if (msgcopy_stdin(id, &msglen) == -1)
         _exit(111);
@@ -134,9 +157,6 @@ static _Noreturn void child(const char *id, const char *sender,
         _exit(111);
     }
     num_fmt_ulong(lenarg, msglen);
-    if (snprintf(prog, sizeof prog, "%s/qmail-local", bindir) >=
-        (int)sizeof prog)
-        _exit(111);
     argv[a++] = "qmail-local";
     if (repeat)
         argv[a++] = "-r";
@@ -154,9 +174,7 @@ static _Noreturn void child(const char *id, const char *sender,
     argv[a++] = (char *)sender;
     argv[a++] = defaultdelivery.s;
     argv[a] = 0;
-    execv(prog, argv);
-    log_errno("unable to run %s", prog);
-    _exit(111);
+    local_main(a, argv);
 }
 
 /* fields: num, message id, sender, recipient, flags */
@@ -187,9 +205,6 @@ int main(int argc, char **argv)
     log_init(argv[0] ? argv[0] : "qmail-lspawn");
     if (qhome_chdir() == -1)
         log_die_errno(111, "fatal: unable to chdir to %s", qhome_dir());
-    if (snprintf(bindir, sizeof bindir, "%s", qhome_bindir()) >=
-        (int)sizeof bindir)
-        log_die(111, "fatal: bin directory path too long");
     if (mailuser_init(geteuid() == 0) == -1)
         log_die_errno(111, "fatal: unable to read the users configuration");
     if (control_readline("control/defaultdelivery", &defaultdelivery,

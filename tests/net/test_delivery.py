@@ -1064,3 +1064,57 @@ class TestRestart(InstanceCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestDeliveryChildHoldsNothingElse(InstanceCase):
+    """qmail-lspawn runs each delivery in a forked child without an exec:
+    that child must hold no descriptor of another delivery (another user's
+    report pipe), and it shows up as qmail-local."""
+
+    USERS = ("demo", "alice", "bob")
+
+    @staticmethod
+    def children():
+        """{home: (pid, {fd: link})} of the running delivery children."""
+        out = {}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/comm" % pid) as f:
+                    if f.read().strip() != "qmail-local":
+                        continue
+                cwd = os.readlink("/proc/%s/cwd" % pid)
+                fds = {}
+                for fd in os.listdir("/proc/%s/fd" % pid):
+                    fds[int(fd)] = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+                out[cwd] = (int(pid), fds)
+            except OSError:
+                continue
+        return out
+
+    def test_no_foreign_descriptors(self):
+        q = self.q
+        home_a = os.path.realpath(q.path("mail", "alice"))
+        home_b = os.path.realpath(q.path("mail", "bob"))
+        # both deliveries stay running for a while, bob's first
+        q.dotqmail("bob", "", ["|sleep 6", "./Maildir/"])
+        q.dotqmail("alice", "", ["|sleep 4", "./Maildir/"])
+        self.send(["bob@localhost"], b"Subject: slow\n\nslow\n")
+        self.assertTrue(qmtest.wait_until(
+            lambda: home_b in self.children(), 15))
+        self.send(["alice@localhost"], b"Subject: probe\n\nprobe\n")
+        seen = {}
+
+        def both():
+            seen.update(self.children())
+            return home_a in seen and home_b in seen
+        self.assertTrue(qmtest.wait_until(both, 15), seen)
+        bob_report = seen[home_b][1][1]      # bob's fd 1: his report pipe
+        self.assertTrue(bob_report.startswith("pipe:"), bob_report)
+        alice_fds = seen[home_a][1]
+        self.assertNotIn(bob_report, alice_fds.values(), alice_fds)
+        # 0 message, 1 report, 2 log, and the pipe of its own program
+        self.assertLessEqual(len(alice_fds), 4, alice_fds)
+        q.wait_for_messages("alice", 1, timeout=30)
+        q.wait_for_messages("bob", 1, timeout=30)
