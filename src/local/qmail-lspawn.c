@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -218,6 +219,7 @@ int main(int argc, char **argv)
                      "seconds from 1 to 100000000");
     if (chdir("queue") == -1)
         log_die_errno(111, "fatal: unable to chdir to queue");
+    tzset(); /* loaded once here, not again in every delivery child */
     o.timeout = timeoutlocal;
     spawn_main(&o);
 }
