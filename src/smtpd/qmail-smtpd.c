@@ -123,14 +123,16 @@ int main(int argc, char **argv)
     /* a client or qmail-queue that goes away is an error value, not a
      * signal */
     sig_ignore(SIGPIPE);
+    if (qhome_chdir() == -1)
+        die_unavailable("unable to enter the qmail home directory");
+    /* after qhome_chdir: every session's environment starts from ours
+     * now, with $QMAILHOME made absolute for qmail-queue */
     reused = smtpd_worker_init(&worker);
     if (reused == -1)
         die_unavailable("bad " SMTPD_WORKER_ENV);
     if (reused &&
         (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
         die_unavailable("unable to open /dev/null");
-    if (qhome_chdir() == -1)
-        die_unavailable("unable to enter the qmail home directory");
     if (smtpd_conf_load(&conf, &err) == -1)
         die_unavailable(err.len ? err.s : "unable to read the configuration");
     if (mailuser_init(conf.system_users) == -1)

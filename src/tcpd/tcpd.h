@@ -86,6 +86,14 @@ typedef struct tcpd_session {
  * the rule's variables.  Returns 0 or -1 (errno). */
 int tcpd_child_env(envbuild *e, const tcpd_session *s, const char *localhost,
                    const char *remotehost);
+/* 1 for the variables tcpd_child_env removes from every server's
+ * environment (TCPLOCALHOST, TCPREMOTEHOST, TCPREMOTEINFO; it may set
+ * them again for a connection). */
+int tcpd_child_env_removes(const char *name);
+/* Raise our soft descriptor limit to need if it is lower (up to the hard
+ * limit); servers get the original back before exec.  Returns the limit
+ * now in force (at least need when it could be raised). */
+size_t tcpd_fd_room(size_t need);
 /* In the forked child: set up descriptors and environment, exec the
  * program.  Never returns. */
 _Noreturn void tcpd_child_run(const tcpd_conf *c, tcpd_session *s);

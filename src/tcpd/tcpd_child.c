@@ -71,6 +71,47 @@ int tcpd_child_env(envbuild *e, const tcpd_session *s, const char *localhost,
     return 0;
 }
 
+int tcpd_child_env_removes(const char *name)
+{
+    /* what tcpd_child_env takes out of every server's environment (and
+     * may set again, per connection) */
+    return strcmp(name, "TCPLOCALHOST") == 0 ||
+           strcmp(name, "TCPREMOTEHOST") == 0 ||
+           strcmp(name, "TCPREMOTEINFO") == 0;
+}
+
+/* The descriptor limit we started with, for the servers, when
+ * tcpd_fd_room raised ours. */
+static struct rlimit nofile_orig;
+static int nofile_raised;
+
+size_t tcpd_fd_room(size_t need)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return need;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)need)
+        return need;
+    nofile_orig = rl;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)need)
+        rl.rlim_cur = (rlim_t)need;
+    else
+        rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return (size_t)nofile_orig.rlim_cur;
+    nofile_raised = 1;
+    return (size_t)rl.rlim_cur;
+}
+
+/* A server starts with the limit qmail-tcpd was given, not ours. */
+static void nofile_restore(void)
+{
+    if (nofile_raised && setrlimit(RLIMIT_NOFILE, &nofile_orig) == -1)
+        log_die_errno(TCPD_EXIT_FAIL, "pid %ld: cannot restore the "
+                      "descriptor limit", (long)getpid());
+}
+
 static void close_others(void)
 {
     struct rlimit rl;
@@ -102,6 +143,7 @@ void tcpd_child_run(const tcpd_conf *c, tcpd_session *s)
         log_die_errno(TCPD_EXIT_FAIL, "pid %ld: cannot set up descriptors",
                       (long)getpid());
     close_others();
+    nofile_restore();
     /* the environment is copied before the lookup, which sets
      * RES_OPTIONS for itself */
     if (envbuild_init(&env, 1) == -1)
@@ -142,6 +184,7 @@ void tcpd_child_worker(const tcpd_conf *c, tcpd_session *s, int ctl)
         for (fd = TCPD_WORKER_FD + 1; fd < 65536; fd++)
             close(fd);
     }
+    nofile_restore();
     num_fmt_ulong(num, TCPD_WORKER_FD);
     if (envbuild_init(&env, 1) == -1 ||
         tcpd_child_env(&env, s, c->localhost, 0) == -1 ||

@@ -406,6 +406,17 @@ int tcpd_serve(const tcpd_conf *c, int lfd)
     if (!pfds || !pfd_pids)
         log_die_errno(TCPD_EXIT_FAIL, "cannot make room for %zu sessions",
                       c->maxconn);
+    if (pfds_max) {
+        /* one socket per worker: -c of them must fit under our descriptor
+         * limit (fresh servers hold none of ours), with room for the
+         * listening socket, the self-pipe, the rules and a connection
+         * being handed on */
+        size_t need = pfds_max + 32, have = tcpd_fd_room(need);
+        if (have < need)
+            log_line("warning: descriptor limit %zu: fewer than the %zu "
+                     "that -c %zu with -R needs; connections over it are "
+                     "closed", have, need, c->maxconn);
+    }
     if (c->busy_msg &&
         (dstr_copys(&busy_line, c->busy_msg) == -1 ||
          dstr_cats(&busy_line, "\r\n") == -1))

@@ -98,7 +98,9 @@ static int send_conn(tcpd_worker *w, const dstr *rec, int fd);
 
 /* What the worker's environment at start has beyond ours: for each
  * variable the record sets, our value ("NAME=VALUE") or none ("NAME"),
- * so the worker can take the first connection's variables out again. */
+ * so the worker can take the first connection's variables out again.
+ * The variables tcpd_child_env removes from every server's environment
+ * are none even when we have them. */
 static int make_base_record(tcpd_pool *p)
 {
     dstr *b = &p->base;
@@ -120,7 +122,9 @@ static int make_base_record(tcpd_pool *p)
         }
         memcpy(name, entry, nlen);
         name[nlen] = 0;
-        v = getenv(name);
+        /* what no server gets from us (a rule gave it to the first
+         * connection): none, as for a fresh server */
+        v = tcpd_child_env_removes(name) ? 0 : getenv(name);
         if (dstr_catb(b, name, nlen) == -1 ||
             (v && (dstr_catc(b, '=') == -1 || dstr_cats(b, v) == -1)) ||
             dstr_catc(b, 0) == -1)
@@ -349,7 +353,11 @@ int tcpd_pool_input(tcpd_pool *p, pid_t pid)
     w->state = TCPD_W_IDLE;
     p->idle++;
     w->since_ms = time_mono_ms();
-    if (w->served >= p->conf->reuse || w->gen != p->gen ||
+    /* the session is over; but a worker that already said more than its
+     * one byte is talking out of turn: it is handed nothing again */
+    r = recv(w->fd, b, 1, MSG_DONTWAIT | MSG_PEEK);
+    if ((r != -1 || (errno != EAGAIN && errno != EINTR)) ||
+        w->served >= p->conf->reuse || w->gen != p->gen ||
         p->idle > idle_max(p))
         let_go(p, w);
     return 1;

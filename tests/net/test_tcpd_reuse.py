@@ -394,5 +394,178 @@ class SandboxAtStartTest(ReuseBase):
 
 
 
+class ByHandTest(ReuseBase):
+    """qmail-tcpd run by hand (cwd, environment and limits chosen by the
+    test): what a worker's later sessions see must be what a fresh
+    server would."""
+
+    def by_hand(self, reuse="50", env=None, relative_home=False, args=(),
+                rules=None, nofile=None):
+        q = self.instance(reuse=reuse, start=False)
+        if rules is not None:
+            self.rules(q, rules)
+        port = qmtest.free_port()
+        q.ports["smtp"] = port
+        logpath = q.path("log", "smtpd.log")
+        os.makedirs(os.path.dirname(logpath), exist_ok=True)
+        log = open(logpath, "ab")
+        self.addCleanup(log.close)
+        full = dict(os.environ, QMAILHOME=q.dir)
+        full.update(env or {})
+        cwd = None
+        if relative_home:
+            cwd, full["QMAILHOME"] = os.path.split(q.dir)
+
+        def limits():
+            if nofile:
+                import resource
+                hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
+        proc = subprocess.Popen(
+            [qmtest.bin_path("qmail-tcpd"), "-R", reuse] + list(args) +
+            ["-x", q.path("control", "tcp.smtp.cdb"), "127.0.0.1",
+             str(port), qmtest.bin_path("qmail-smtpd")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=log, env=full, cwd=cwd, start_new_session=True,
+            preexec_fn=limits)
+
+        def stop():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.addCleanup(stop)
+        self.wait_log(lambda t: "listening on" in t, "qmail-tcpd not up")
+        return proc
+
+    def send(self, c):
+        c.ehlo("client.test")
+        c.mail("a@client.test")
+        c.rcpt("alice@localhost")
+        try:
+            return c.data(message(100))[0]
+        except smtplib.SMTPResponseException as e:
+            return e.smtp_code
+
+    def test_later_sessions_keep_absolute_qmailhome(self):
+        # qmail-smtpd makes $QMAILHOME absolute for qmail-queue once it is
+        # in its home; a worker's later sessions must get that too, not
+        # the listener's relative one (qmail-queue would not find it)
+        self.by_hand(relative_home=True)
+        got = [self.session("127.0.0.1", self.send) for _ in range(3)]
+        self.assertEqual(len({p for p, _ in got}), 1, got)
+        self.assertEqual([code for _, code in got], [250, 250, 250],
+                         self.log())
+
+    def test_listener_host_variables_do_not_reach_later_sessions(self):
+        # a fresh server never has the listener's own TCPREMOTEHOST (it is
+        # removed, like TCPREMOTEINFO); a worker whose first client's
+        # rule set one must not give the listener's to the next client
+        self.by_hand(env={"TCPREMOTEHOST": "listener.example",
+                          "TCPREMOTEINFO": "listener-info"},
+                     rules='127.0.0.2:allow,GREETDELAY="0",'
+                           'TCPREMOTEHOST="rule.example",'
+                           'TCPREMOTEINFO="rule-info"\n' + RULES)
+        p1, _ = self.session("127.0.0.2", lambda c: c.noop())
+        p2, _ = self.session("127.0.0.1", lambda c: c.noop())
+        self.assertEqual(p1, p2, "not one worker")
+        lines = [m.group(0) for m in
+                 re.finditer(r"connect from \S+.*", self.log())]
+        self.assertIn("(rule.example)", lines[0])
+        self.assertNotIn("listener.example", lines[1], lines)
+        self.assertNotIn("(", lines[1], lines)
+
+    def test_many_workers_within_a_low_descriptor_limit(self):
+        # one socket per worker in qmail-tcpd: -c sessions must fit even
+        # when its soft descriptor limit is low (fresh servers need none)
+        self.by_hand(args=("-c", "60", "-C", "60"), nofile=32)
+        conns = []
+        for i in range(40):
+            s = socket.create_connection(("127.0.0.1", self.q.ports["smtp"]),
+                                         timeout=20)
+            self.addCleanup(s.close)
+            conns.append(s)
+        for s in conns:
+            self.assertTrue(s.recv(512).startswith(b"220"), self.log())
+        for s in conns:
+            s.sendall(b"QUIT\r\n")
+            self.assertTrue(s.recv(512).startswith(b"221"))
+
+
+HOSTILE_WORKER = r"""
+import array, os, socket, sys, time
+ctl = socket.socket(fileno=3)
+ctl.recv(200000)                       # the B message
+os.write(1, b"220 hostile\r\n")
+fds = array.array("i", [0, 1, 2, 0, 1, 2, 0, 1])
+ctl.sendmsg([b"D"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+ctl.send(b"D")                         # done twice
+ctl.sendmsg([b"X"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+try:
+    ctl.send(b"Q" * 150000)            # far more than one byte
+except OSError:
+    pass
+os.close(0)
+os.close(1)
+time.sleep(int(sys.argv[1]))
+"""
+
+
+class HostileWorkerTest(ReuseBase):
+    """A worker that lies: qmail-tcpd takes nothing from it but the one
+    byte, keeps no descriptor it sends, and goes on serving."""
+
+    def test_hostile_worker(self):
+        q = self.instance(reuse="5", start=False)
+        script = q.path("hostile.py")
+        with open(script, "w") as f:
+            f.write(HOSTILE_WORKER)
+        port = qmtest.free_port()
+        logpath = q.path("log", "hostile.log")
+        os.makedirs(os.path.dirname(logpath), exist_ok=True)
+        log = open(logpath, "ab")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(
+            [qmtest.bin_path("qmail-tcpd"), "-R", "5", "-C", "1",
+             "127.0.0.1", str(port), "/usr/bin/python3", script, "30"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=log, start_new_session=True)
+
+        def stop():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.addCleanup(stop)
+
+        def text():
+            with open(logpath, errors="replace") as f:
+                return f.read()
+        self.assertTrue(qmtest.wait_until(lambda: "listening on" in text(),
+                                          20), text())
+        fdir = "/proc/%d/fd" % proc.pid
+        before = len(os.listdir(fdir))
+        for n in range(1, 4):
+            with socket.create_connection(("127.0.0.1", port),
+                                          timeout=20) as s:
+                self.assertTrue(s.recv(512).startswith(b"220 hostile"))
+                self.assertEqual(s.recv(512), b"")
+            self.assertEqual(text().count("worker session 1/5"), n, text())
+            # each worker is let go after its lies (its socket closed, no
+            # descriptor it sent kept): none is handed another connection
+            self.assertTrue(qmtest.wait_until(
+                lambda: len(os.listdir(fdir)) <= before, 20), text())
+        self.assertIsNone(proc.poll(), "qmail-tcpd died\n" + text())
+        self.assertNotIn("worker session 2/5", text())
+        # and the per-client count (-C 1) was given back every time
+        self.assertNotIn("refuse", text())
+
+
 if __name__ == "__main__":
     unittest.main()
