@@ -84,10 +84,13 @@ int smtpd_worker_init(smtpd_worker *w)
     return read_base(w);
 }
 
-/* A variable a reused process cannot apply per connection. */
+/* A variable a reused process cannot apply per connection (read only at
+ * start: ours, the dynamic linker's, glibc's); see tcpd_worker.c. */
 static int process_wide(const char *name)
 {
-    return strncmp(name, "QMAIL", 5) == 0 || strncmp(name, "LD_", 3) == 0;
+    return strncmp(name, "QMAIL", 5) == 0 || strncmp(name, "LD_", 3) == 0 ||
+           strncmp(name, "GLIBC_TUNABLES", 14) == 0 ||
+           strncmp(name, "MALLOC_", 7) == 0;
 }
 
 /* environ = base + the record's variables.  0 or -1 (errno). */

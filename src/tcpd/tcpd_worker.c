@@ -43,10 +43,15 @@
 #include "log.h"
 #include "timeutil.h"
 
+/* Variables read only when a process starts (our own QMAIL*, the dynamic
+ * linker's LD_*, glibc's tunables and malloc settings): a connection
+ * whose rule sets one gets a fresh process. */
 static int name_is_process_wide(const char *entry, size_t len)
 {
     return (len >= 5 && memcmp(entry, "QMAIL", 5) == 0) ||
-           (len >= 3 && memcmp(entry, "LD_", 3) == 0);
+           (len >= 3 && memcmp(entry, "LD_", 3) == 0) ||
+           (len >= 14 && memcmp(entry, "GLIBC_TUNABLES", 14) == 0) ||
+           (len >= 7 && memcmp(entry, "MALLOC_", 7) == 0);
 }
 
 int tcpd_pool_eligible(const tcpd_conf *c, const tcpd_session *s)
