@@ -125,6 +125,14 @@ static const char *const send_calls[] = {
     "set_tid_address", "arch_prctl", "prctl", "sysinfo", "alarm",
     "setitimer", "getitimer", "setpgid",
     "getpgrp", 0};
+/* qmail-queued: the parent accepts and forks (entered once, so that each
+ * child inherits it instead of building it again per message); a child
+ * does queue_write.c's file work on descriptors it was given.  No exec,
+ * no new socket. */
+static const char *const queued_calls[] = {
+    "pwrite64", "fsync", "fdatasync", "flock", "rename", "renameat",
+    "renameat2", "link", "linkat", "unlink", "unlinkat", "accept",
+    "accept4", 0};
 
 /* files outside the instance that glibc reads: NSS, time zone, DNS
  * configuration, shared libraries (loaded by NSS and by exec) */
@@ -154,6 +162,10 @@ static const char *const send_ro[] = {"control", "users", "queue", SYSTEM_RO,
 static const char *const send_rw[] = {"queue/tmp", "queue/mess",
                                       "queue/lock", "/dev/null", 0};
 static const char *const none[] = {0};
+/* relative to the instance; the child's working directory is queue/ */
+static const char *const queued_rw[] = {"queue/tmp", "queue/mess",
+                                        "queue/lock/trigger", "queue/sock",
+                                        0};
 
 #define MB ((rlim_t)1 << 20)
 
@@ -175,6 +187,10 @@ const sandbox_profile sandbox_remote = {
 const sandbox_profile sandbox_send = {
     "qmail-send", SANDBOX_EXEC | SANDBOX_SIGNAL, send_calls, send_ro,
     send_rw, queue_exec, 0, 0, 0};
+const sandbox_profile sandbox_queued = {
+    "qmail-queued", SANDBOX_NOSOCKET | SANDBOX_FORK, queued_calls, none,
+    queued_rw, none,
+    32, 0, 256 * MB};
 
 /* ---- the switch ------------------------------------------------------------------ */
 
@@ -468,8 +484,10 @@ static int seccomp_install(const sandbox_profile *p)
         allow_names(ctx, p->syscalls) == -1)
         goto out;
     /* unix sockets (NSS); inet ones only where the profile says */
-    RULE(SCMP_ACT_ALLOW, socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-    RULE(SCMP_ACT_ALLOW, socketpair, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    if (!(p->flags & SANDBOX_NOSOCKET)) {
+        RULE(SCMP_ACT_ALLOW, socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+        RULE(SCMP_ACT_ALLOW, socketpair, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    }
     if (p->flags & SANDBOX_INET) {
         RULE(SCMP_ACT_ALLOW, socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
         RULE(SCMP_ACT_ALLOW, socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
@@ -491,6 +509,14 @@ static int seccomp_install(const sandbox_profile *p)
         RULE(SCMP_ACT_ALLOW, execve, 0);
         RULE(SCMP_ACT_ALLOW, vfork, 0);
         RULE(SCMP_ACT_ALLOW, fork, 0);
+    } else if (p->flags & SANDBOX_FORK) {
+        /* processes, never a new program; glibc's fork is clone */
+        RULE(SCMP_ACT_ERRNO(ENOSYS), clone3, 0);
+        RULE(SCMP_ACT_ALLOW, clone, 0);
+        RULE(SCMP_ACT_ALLOW, fork, 0);
+        RULE(SCMP_ACT_ALLOW, vfork, 0);
+        RULE(SCMP_ACT_ALLOW, wait4, 0);
+        RULE(SCMP_ACT_ALLOW, waitid, 0);
     } else if (p->flags & SANDBOX_THREADS) {
         /* threads, never processes: clone3 hides its flags from the
          * filter, so glibc is told it does not exist and uses clone */

@@ -65,6 +65,10 @@
 #define SANDBOX_FOREIGN_EXEC 64u /* runs an administrator's program (a
                                   * $QMAILQUEUE filter), which inherits the
                                   * sandbox: no Landlock, seccomp only */
+#define SANDBOX_FORK 256u   /* may fork and wait, never exec (children
+                              * inherit the sandbox) */
+#define SANDBOX_NOSOCKET 128u /* may make no socket at all, not even a
+                               * unix one (no NSS through sockets) */
 
 #define SANDBOX_PATHS_MAX 16
 
@@ -91,6 +95,7 @@ extern const sandbox_profile sandbox_popup;  /* qmail-popup before login */
 extern const sandbox_profile sandbox_pop3d;  /* qmail-pop3d, in the Maildir */
 extern const sandbox_profile sandbox_remote; /* qmail-remote */
 extern const sandbox_profile sandbox_send;   /* qmail-send */
+extern const sandbox_profile sandbox_queued; /* a qmail-queued child */
 
 /* Enter the sandbox (above).  home: the instance ($QMAILHOME; an
  * absolute path, or "." when it is the current directory); extra_ro / extra_exec: one more path each that

@@ -203,7 +203,8 @@ static int queued_start(qqueue *q)
     close_fd(&msg[0]);
     close_fd(&env[0]);
     q->sock = s;
-    q->pid = getpid();
+    q->pid = -1;
+    q->qp = getpid(); /* until the child tells its own */
     q->envfd = env[1];
     bio_init(&q->msg, msg[1], q->buf, sizeof q->buf, q->timeout);
     return 0;
@@ -225,7 +226,7 @@ int qqueue_start(qqueue *q, const char *prog, int timeout)
     ssize_t r;
     pid_t pid;
 
-    q->pid = -1;
+    q->pid = q->qp = -1;
     q->pidfd = q->envfd = q->sock = -1;
     q->failed = 0;
     q->timeout = timeout;
@@ -273,7 +274,7 @@ int qqueue_start(qqueue *q, const char *prog, int timeout)
         errno = child_errno;
         return -1;
     }
-    q->pid = pid;
+    q->pid = q->qp = pid;
     q->pidfd = pidfd_open(pid, 0); /* -1 (old kernel): waitpid, no limit */
     if (q->pidfd >= 0)
         (void)fcntl(q->pidfd, F_SETFD, FD_CLOEXEC);
@@ -344,6 +345,37 @@ static int reap(qqueue *q, int64_t deadline)
     return QQUEUE_WAITERR;
 }
 
+/* qmail-queued's answer: the code, then (if it comes) the child's pid,
+ * which becomes q->qp.  The child closes after it, so reading to 5 bytes
+ * or end of file waits for nothing more. */
+static int queued_reply(qqueue *q)
+{
+    unsigned char reply[5];
+    size_t have = 0;
+    int e = 0;
+
+    while (have < sizeof reply) {
+        long got = fd_read_timeout(q->sock, reply + have,
+                                   sizeof reply - have, q->timeout);
+        if (got <= 0) {
+            e = got == -1 ? errno : 0;
+            break;
+        }
+        have += (size_t)got;
+    }
+    close_fd(&q->sock);
+    if (have == 0) /* closed without an answer: its child died (a crash) */
+        return e == ETIMEDOUT ? QQUEUE_TIMEOUT : QQUEUE_WAITERR;
+    if (have == sizeof reply) {
+        unsigned long p = (unsigned long)reply[1] << 24 |
+                          (unsigned long)reply[2] << 16 |
+                          (unsigned long)reply[3] << 8 | reply[4];
+        if (p > 0 && p <= 0x7fffffffUL)
+            q->qp = (pid_t)p;
+    }
+    return reply[0];
+}
+
 int qqueue_finish(qqueue *q, const char *env, size_t n)
 {
     int64_t deadline = time_mono_ms() + (int64_t)q->timeout * 1000;
@@ -356,17 +388,8 @@ int qqueue_finish(qqueue *q, const char *env, size_t n)
     if (!q->failed && fd_write_all(q->envfd, env, n, q->timeout) == -1)
         q->failed = 1;
     close_fd(&q->envfd);
-    if (q->sock >= 0) {
-        unsigned char code;
-        q->pid = -1;
-        long got = fd_read_timeout(q->sock, &code, 1, q->timeout);
-        int e = errno;
-        close_fd(&q->sock);
-        if (got == 1)
-            return code;
-        /* closed without an answer: its child died (a crash) */
-        return got == -1 && e == ETIMEDOUT ? QQUEUE_TIMEOUT : QQUEUE_WAITERR;
-    }
+    if (q->sock >= 0)
+        return queued_reply(q);
     return reap(q, deadline);
 }
 

@@ -17,9 +17,13 @@
  * $QMAILHOME/QQUEUE_SOCK, no process is started: the read ends of the two
  * pipes are passed to qmail-queued over that socket (one byte
  * QQUEUE_HELLO with SCM_RIGHTS: message, envelope), and its child answers
- * with one byte, qmail-queue's exit code.  A missing or refusing socket
- * means qmail-queue is run as before; a connection closed without the
- * byte is a temporary failure (QQUEUE_WAITERR).
+ * with one byte, qmail-queue's exit code, then its pid in 4 bytes
+ * (big-endian; a reply of the code alone is taken too).  Any failure
+ * before the descriptors are handed over (no socket, refused, reset
+ * before the hello went out) means qmail-queue is run as before; after
+ * the handover only qmail-queued's child may queue the message, so a
+ * connection closed without the byte is a temporary failure
+ * (QQUEUE_WAITERR), never a second try.
  */
 #ifndef QQUEUE_H
 #define QQUEUE_H
@@ -40,9 +44,13 @@
 #define QQUEUE_HELLO 'Q'     /* the byte that carries the two descriptors */
 
 typedef struct qqueue {
-    pid_t pid;          /* qmail-queue's, for "qp" in replies and logs; with
-                         * qmail-queued our own (its Received line names
-                         * the caller's pid), and never signalled */
+    pid_t pid;          /* the qmail-queue child to signal and reap; -1
+                         * with qmail-queued or when there is none */
+    pid_t qp;           /* the message's "qp" for replies and logs: the pid
+                         * in its Received line and queue file name.
+                         * qmail-queue's pid from qqueue_start(); with
+                         * qmail-queued its child's, known once
+                         * qqueue_finish() returned (before: our own) */
     int pidfd;          /* -1 if the kernel has none: plain waitpid */
     int envfd;
     int sock;           /* qmail-queued's socket, -1 when a child runs */

@@ -47,7 +47,7 @@ static void start(qmtpd_msg *m)
     }
     dstr_free(&prog);
     m->started = 1;
-    m->qp = m->qq.pid;
+    m->qp = m->qq.qp;
     if (received_line(&rcvd, 0, c->remotehost, c->remoteip, c->me.s,
                       m->proto, time(0)) == -1) {
         qmtpd_msg_abort(m);
@@ -141,8 +141,12 @@ void qmtpd_msg_end(qmtpd_msg *m)
 
 int qmtpd_msg_finish(qmtpd_msg *m, const dstr *envelope)
 {
+    int code;
+
     m->started = 0;
-    return qqueue_finish(&m->qq, envelope->s, envelope->len);
+    code = qqueue_finish(&m->qq, envelope->s, envelope->len);
+    m->qp = m->qq.qp; /* qmail-queued's child's, known only now */
+    return code;
 }
 
 void qmtpd_msg_abort(qmtpd_msg *m)

@@ -133,8 +133,8 @@ static void reply(qmqp_session *s)
         code = 'Z';
         text = "out of memory; try again later";
     } else {
-        pid_t qp = s->msg.qp;
         int qcode = qmtpd_msg_finish(&s->msg, &s->envelope);
+        pid_t qp = s->msg.qp;
         code = qverdict(qcode, s->msg.qq.failed, &text);
         if (code == QVERDICT_OK) {
             s->queued = 1;

@@ -331,8 +331,8 @@ static void reply(qmtp_session *s)
         pkgcode = 'Z';
         pkgtext = "out of memory; try again later";
     } else {
-        pid_t qp = s->msg.qp;
         int code = qmtpd_msg_finish(&s->msg, &s->envelope);
+        pid_t qp = s->msg.qp;
         okcode = qverdict(code, s->msg.qq.failed, &oktext);
         if (okcode == QVERDICT_OK) {
             s->queued++;

@@ -133,7 +133,6 @@ void smtpd_do_data(smtpd_session *s)
     smtpd_conf *c = s->conf;
     smtpd_data d;
     dstr prog = DSTR_ZERO;
-    pid_t qp;
     int code;
 
     if (s->nrcpt == 0) {
@@ -150,7 +149,6 @@ void smtpd_do_data(smtpd_session *s)
         return;
     }
     dstr_free(&prog);
-    qp = s->qq.pid;
     if (smtpd_received(&s->reply, s->helo, c->remotehost, c->remoteip,
                        c->me.s, s->esmtp ? "ESMTP" : "SMTP", time(0)) == -1) {
         qqueue_abort(&s->qq);
@@ -177,7 +175,7 @@ void smtpd_do_data(smtpd_session *s)
             return;
         }
         code = qqueue_finish(&s->qq, s->envelope.s, s->envelope.len);
-        verdict(s, code, qp, d.size);
+        verdict(s, code, s->qq.qp, d.size); /* known after finish */
     }
     smtpd_txn_reset(s);
 }

@@ -3,14 +3,16 @@
 Programs that would run our own bin/qmail-queue (qmail-smtpd, sendmail,
 qmail-send's bounces, qmail-local's forwards) pass two pipes to the daemon
 instead; its child writes the message exactly as qmail-queue does and
-answers with one byte, qmail-queue's exit code.  What went through the
-daemon is recognised by its Received line, "(qmail-queued PID invoked by
-uid N)", where qmail-queue writes "(qmail-queue PID ...)".
+answers with qmail-queue's exit code (one byte) and its own pid (4 bytes).
+What went through the daemon is recognised by its Received line,
+"(qmail-queued CHILDPID invoked by uid N)", where qmail-queue writes
+"(qmail-queue PID ...)".
 
 Run with /usr/bin/python3 -m unittest test_queued -v (tests/net).
 """
 
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -131,6 +133,24 @@ class QueuedBase(unittest.TestCase):
         except ConnectionResetError:
             pass
 
+    @staticmethod
+    def reply(s):
+        """The child's answer: (exit code, its pid) -- one byte, then the
+        pid in 4 bytes, big-endian; (None, None) when it closed first."""
+        data = b""
+        try:
+            while len(data) < 5:
+                b = s.recv(5 - len(data))
+                if not b:
+                    break
+                data += b
+        except ConnectionResetError:
+            pass
+        if not data:
+            return None, None
+        pid = int.from_bytes(data[1:5], "big") if len(data) == 5 else None
+        return data[0], pid
+
     def wait_log(self, text, timeout=10):
         ok = qmtest.wait_until(lambda: text in self.log(), timeout)
         self.assertTrue(ok, "%r not logged:\n%s" % (text, self.log()[-3000:]))
@@ -170,7 +190,7 @@ class TestQueuedPaths(QueuedBase):
         os.close(mw)
         os.write(ew, b"Fme@x.test\0Tdemo@localhost\0\0")
         os.close(ew)
-        self.assertEqual(s.recv(2), bytes([0]))
+        self.assertEqual(self.reply(s)[0], 0)
         msgs = self.q.wait_for_messages("demo", 1)
         self.assertIn(b"hello", msgs[0].as_bytes())
         self.assertIn(b"invoked by uid %d)" % os.getuid(),
@@ -182,14 +202,14 @@ class TestQueuedPaths(QueuedBase):
         os.close(mw)
         os.write(ew, b"Xme@x.test\0\0")
         os.close(ew)
-        self.assertEqual(s.recv(2), bytes([91]))
+        self.assertEqual(self.reply(s)[0], 91)
         # an address over 1000 bytes: 11
         s = self.connect()
         mw, ew = self.hand_over(s)
         os.close(mw)
         os.write(ew, b"F" + b"a" * 1001 + b"\0\0")
         os.close(ew)
-        self.assertEqual(s.recv(2), bytes([11]))
+        self.assertEqual(self.reply(s)[0], 11)
         time.sleep(0.5)
         self.assertEqual(self.tmp_files(), [])
         self.assertEqual(len(self.q.message_files("demo")), 1)
@@ -218,7 +238,7 @@ class TestQueuedHostile(QueuedBase):
         os.close(mw)
         os.write(ew, b"Fme@x.test\0Tdemo@loc")
         os.close(ew)
-        self.assertEqual(s.recv(2), bytes([91]))
+        self.assertEqual(self.reply(s)[0], 91)
         self.assertEqual(self.tmp_files(), [])
         self.assertEqual(self.queue_files(), [])
 
@@ -287,7 +307,7 @@ class TestQueuedTimeout(QueuedBase):
         s = self.connect()
         mw, ew = self.hand_over(s)
         os.write(mw, b"Subject: slow\n\n")
-        self.assertEqual(s.recv(10), bytes([52]))
+        self.assertEqual(self.reply(s)[0], 52)
         self.assertEqual(self.tmp_files(), [])
         self.assertEqual(self.queue_files(), [])
 
@@ -344,6 +364,167 @@ class TestQueuedLife(QueuedBase):
         self.assertEqual(r.returncode, 0, r.stderr)
         msgs = self.q.wait_for_messages("demo", 1)
         self.assertIn(b"(qmail-queued ", first_received(msgs[0].as_bytes()))
+
+
+def proc_status(pid):
+    """/proc/PID/status as {field: value}."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+class TestQueuedSandbox(QueuedBase):
+    def test_child_is_sandboxed_before_reading(self):
+        # a child waiting for its hello, then one waiting on a slow message
+        idle = self.connect()
+        self.assertTrue(qmtest.wait_until(lambda: self.children(), 10))
+        for pid in self.children():
+            st = proc_status(pid)
+            self.assertEqual(st["NoNewPrivs"], "1", st)
+            self.assertEqual(st["Seccomp"], "2", st)
+        idle.close()
+        self.assertTrue(qmtest.wait_until(lambda: not self.children(), 10))
+        s = self.connect()
+        mw, ew = self.hand_over(s)
+        os.write(mw, b"Subject: slow\n\n")
+        self.assertTrue(qmtest.wait_until(lambda: self.children(), 10))
+        kids = self.children()
+        self.assertEqual(len(kids), 1)
+        st = proc_status(kids[0])
+        self.assertEqual(st["NoNewPrivs"], "1", st)
+        self.assertEqual(st["Seccomp"], "2", st)
+        # and it still queues (the profile lets it do its work)
+        os.write(mw, b"body\n")
+        os.close(mw)
+        os.write(ew, b"Fme@x.test\0Tdemo@localhost\0\0")
+        os.close(ew)
+        code, pid = self.reply(s)
+        self.assertEqual(code, 0)
+        self.assertEqual(pid, kids[0])
+        msgs = self.q.wait_for_messages("demo", 1)
+        self.assertIn(b"(qmail-queued %d invoked by uid %d)" % (pid, os.getuid()),
+                      first_received(msgs[0].as_bytes()))
+        self.assertNotIn("killed by signal", self.log())
+
+
+class TestQueuedQp(QueuedBase):
+    def test_each_message_has_its_own_qp_in_the_received_line(self):
+        qps = []
+        with smtplib.SMTP("127.0.0.1", int(self.q.control("smtpport")),
+                          timeout=30) as c:
+            c.ehlo()
+            for n in (1, 2):
+                self.assertEqual(c.mail("a@x.test")[0], 250)
+                self.assertEqual(c.rcpt("demo@localhost")[0], 250)
+                code, text = c.data(b"Subject: m%d\r\n\r\nx\r\n" % n)
+                self.assertEqual(code, 250, text)
+                m = re.search(rb" qp (\d+)", text)
+                self.assertIsNotNone(m, text)
+                qps.append(int(m.group(1)))
+        self.assertNotEqual(qps[0], qps[1])
+        msgs = self.q.wait_for_messages("demo", 2)
+        by_subject = {m["Subject"]: first_received(m.as_bytes()) for m in msgs}
+        for n, qp in zip((1, 2), qps):
+            self.assertIn(b"(qmail-queued %d invoked by uid " % qp,
+                          by_subject["m%d" % n])
+        # the log names the same qp
+        for qp in qps:
+            self.assertTrue(qmtest.wait_until(
+                lambda: "qp %d" % qp in self.q.log_text("smtpd"), 10),
+                self.q.log_text("smtpd")[-2000:])
+
+
+STRANGER = 4242  # an ordinary uid: no account, not one of the mail system's
+
+
+class TestQueuedPerUid(QueuedBase):
+    def configure(self):
+        self.q.set_control("queuedperuid", "2")
+
+    def stranger_connect(self):
+        """A connection made by uid STRANGER (SO_PEERCRED says so), held
+        here."""
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                b.close()
+                os.setgroups([])
+                os.setresgid(STRANGER, STRANGER, STRANGER)
+                os.setresuid(STRANGER, STRANGER, STRANGER)
+                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                c.connect(self.sock)
+                socket.send_fds(a, [b"s"], [c.fileno()])
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        a.close()
+        try:
+            b.settimeout(30)
+            _, fds, _, _ = socket.recv_fds(b, 1, 1)
+        finally:
+            _, status = os.waitpid(pid, 0)
+            b.close()
+        self.assertEqual(status, 0)
+        s = socket.socket(fileno=fds[0])
+        self.addCleanup(s.close)
+        s.settimeout(30)
+        return s
+
+    def test_one_uid_cannot_take_every_slot(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to connect as another uid")
+        # let the stranger reach queue/sock/queued
+        d = self.q.path("queue", "sock")
+        while True:
+            st = os.stat(d)
+            os.chmod(d, st.st_mode | 0o001)
+            if os.path.samefile(d, self.q.tmp) or d == "/":
+                break
+            d = os.path.dirname(d)
+        held = []
+        for _ in range(2):
+            s = self.stranger_connect()
+            held.append((s, self.hand_over(s)))
+        self.assertTrue(qmtest.wait_until(
+            lambda: len(self.children()) == 2, 10), self.children())
+        # the third is refused at once, temporarily (71; or closed before
+        # the client's hello went out, when a client runs qmail-queue
+        # itself), and nothing is queued
+        s = self.stranger_connect()
+        try:
+            self.hand_over(s)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        else:
+            self.assertEqual(self.reply(s)[0], 71)
+        self.wait_log("uid %d pid " % STRANGER)
+        self.wait_log("control/queuedperuid")
+        self.assertEqual(len(self.children()), 2)
+        # everybody else still queues, through the daemon
+        r = self.q.sendmail(["demo@localhost"], b"Subject: others\n\nok\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        msgs = self.q.wait_for_messages("demo", 1)
+        self.assertIn(b"(qmail-queued ", first_received(msgs[0].as_bytes()))
+        # the held ones finish normally; then the stranger may queue again
+        for s, (mw, ew) in held:
+            os.write(mw, b"Subject: held\n\nx\n")
+            os.close(mw)
+            os.write(ew, b"Fme@x.test\0Tdemo@localhost\0\0")
+            os.close(ew)
+            self.assertEqual(self.reply(s)[0], 0)
+        self.assertTrue(qmtest.wait_until(lambda: not self.children(), 10))
+        s = self.stranger_connect()
+        mw, ew = self.hand_over(s)
+        os.close(mw)
+        os.write(ew, b"Fme@x.test\0Tdemo@localhost\0\0")
+        os.close(ew)
+        self.assertEqual(self.reply(s)[0], 0)
+        self.q.wait_for_messages("demo", 4)
 
 
 if __name__ == "__main__":
