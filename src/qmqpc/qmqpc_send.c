@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "netconn.h"
 #include "netstr.h"
 #include "timeutil.h"
 
@@ -42,52 +43,6 @@ static int expired(const session *s)
         return 0;
     errno = ETIMEDOUT;
     return 1;
-}
-
-static int connect_deadline(const qmqpc_server *srv, int timeout)
-{
-    int fd, err, saved;
-    int64_t deadline = time_mono_ms() + (int64_t)timeout * 1000;
-
-    fd = socket(srv->addr.ss_family,
-                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        return -1;
-    if (connect(fd, (const struct sockaddr *)&srv->addr, srv->addrlen) == 0)
-        return fd;
-    if (errno != EINPROGRESS && errno != EINTR)
-        goto fail;
-    for (;;) {
-        struct pollfd p;
-        int64_t left = deadline - time_mono_ms();
-        socklen_t el = sizeof err;
-        int r;
-
-        if (left <= 0) {
-            errno = ETIMEDOUT;
-            goto fail;
-        }
-        p.fd = fd;
-        p.events = POLLOUT;
-        p.revents = 0;
-        r = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
-        if (r == -1 && errno != EINTR)
-            goto fail;
-        if (r <= 0)
-            continue;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
-            goto fail;
-        if (err) {
-            errno = err;
-            goto fail;
-        }
-        return fd;
-    }
-fail:
-    saved = errno;
-    close(fd);
-    errno = saved;
-    return -1;
 }
 
 static int put(session *s, const void *p, size_t n)
@@ -191,7 +146,8 @@ int qmqpc_send(const qmqpc_server *srv, const qmqpc_job *job, dstr *text)
 
     s.end = time_mono_ms() + (int64_t)QMQPC_SESSION_MAX * 1000;
     s.timeout = job->timeout;
-    s.fd = connect_deadline(srv, job->timeoutconnect);
+    s.fd = netconn_connect((const struct sockaddr *)&srv->addr, srv->addrlen,
+                           0, 0, job->timeoutconnect);
     if (s.fd == -1)
         return say(text, "cannot connect", errno);
     if (send_package(&s, job) == -1) {
