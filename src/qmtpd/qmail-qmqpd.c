@@ -1,63 +1,18 @@
 /*
  * qmail-qmqpd: the QMQP server for one connection on fd 0/1, run by
- * qmail-tcpd or ucspi-tcp's tcpserver.  See qmail-qmqpd(8).
+ * qmail-tcpd or ucspi-tcp's tcpserver.  See qmail-qmqpd(8); the work is
+ * qmtpd_main.c's.
  *
- * main() only wires the modules: find the home, read the configuration,
- * run the session (qmtpd_qmqp.c).  It holds no privilege (the listener
- * already dropped it) and writes nothing but the connection and its log on
- * fd 2; messages go to qmail-queue.
  * QMQP clients are trusted to relay: who they are is decided by the
  * listener's access rules (control/tcp.qmqp), not here.
  *
  * Exit codes: 0 after a session (however it ended), 111 when it could not
  * serve at all (no home, unreadable configuration), after one Z reply.
  */
-#include <signal.h>
-#include <unistd.h>
-
-#include "dstr.h"
-#include "log.h"
-#include "qhome.h"
-#include "qmtpd_conf.h"
-#include "qsandbox.h"
-#include "qmtpd_io.h"
-#include "qmtpd_pkg.h"
-#include "qmtpd_session.h"
-#include "sig.h"
-
-static qmtpd_conf conf;
-static qmtpd_in in;
-
-static _Noreturn void die_unavailable(const char *why)
-{
-    dstr r = DSTR_ZERO;
-
-    log_line("fatal: %s", why);
-    /* the client counts a missing reply as temporary anyway; one Z says
-     * why (it arrives before the package ends: the server may close at
-     * any time) */
-    if (qmtpd_reply_cat(&r, 'Z', "service temporarily unavailable; try "
-                                 "again later") == 0)
-        (void)qmtpd_write(1, r.s, r.len, 10);
-    _exit(111);
-}
+#include "qmtpd_main.h"
 
 int main(int argc, char **argv)
 {
-    dstr err = DSTR_ZERO;
-
     (void)argc;
-    log_init(argv[0] ? argv[0] : "qmail-qmqpd");
-    sig_ignore(SIGPIPE);
-    if (qhome_chdir() == -1)
-        die_unavailable("unable to enter the qmail home directory");
-    if (qmtpd_conf_load(&conf, &err) == -1)
-        die_unavailable(err.len ? err.s : "unable to read the configuration");
-    if (qsandbox_enter(&sandbox_qmtpd) == -1)
-        die_unavailable("unable to enter the sandbox");
-    qmtpd_in_init(&in, 0, conf.timeout, conf.session_timeout);
-    qmtpd_qmqp_run(&conf, &in, 1);
-    qmtpd_conf_free(&conf);
-    dstr_free(&err);
-    return 0;
+    return qmtpd_main(argv[0] ? argv[0] : "qmail-qmqpd", 0);
 }
