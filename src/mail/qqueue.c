@@ -230,7 +230,10 @@ int qqueue_start(qqueue *q, const char *prog, int timeout)
     q->pidfd = q->envfd = q->sock = -1;
     q->failed = 0;
     q->timeout = timeout;
-    if (is_own_queue(prog)) {
+    /* A caller without a deadline (qmail-inject reading from a pipe or a
+     * person, qmail-local) runs qmail-queue itself: qmail-queued gives
+     * each message control/timeoutqueue at most, qmail-queue a day. */
+    if (timeout > 0 && is_own_queue(prog)) {
         int d = queued_start(q);
         if (d <= 0)
             return d;

@@ -72,8 +72,10 @@ int qqueue_default_program(dstr *out);
  * than the mail going into a queue nothing delivers from); 0 if not; -1
  * when out of memory.  Works from any working directory. */
 int qqueue_mini(void);
-/* Start it (or reach qmail-queued, above).  Returns 0, or -1 with errno
- * (also when exec failed). */
+/* Start it (or reach qmail-queued, above, when timeout > 0: a caller
+ * without a deadline, such as qmail-inject reading a slow pipe, runs
+ * qmail-queue, which allows a message a day).  Returns 0, or -1 with
+ * errno (also when exec failed). */
 int qqueue_start(qqueue *q, const char *prog, int timeout);
 /* Message bytes; a write error is remembered in q->failed. */
 void qqueue_put(qqueue *q, const void *data, size_t n);
