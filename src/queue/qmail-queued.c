@@ -12,9 +12,12 @@
  * queue_write.c, answers with qmail-queue's exit code (one byte) and its
  * own pid (4 bytes, big-endian: the message's "qp", also in its Received
  * line and queue file name), and exits.  A message whose envelope does
- * not arrive complete is not queued.  The whole message must arrive
- * within control/timeoutqueue seconds (default QUEUED_TIMEOUT_DEFAULT),
- * the descriptors within QUEUED_HELLO_TIMEOUT.
+ * not arrive complete is not queued.  While qmail-send's flag
+ * queue/lock/inflow is set (delivery falls behind), a child whose message
+ * is queued holds its reply up to control/inflowdelay milliseconds
+ * (default INFLOW_DELAY_DEFAULT, 0: never; see inflow_wait).  The whole
+ * message must arrive within control/timeoutqueue seconds (default
+ * QUEUED_TIMEOUT_DEFAULT), the descriptors within QUEUED_HELLO_TIMEOUT.
  *
  * Slots: at most QUEUED_CHILDREN_MAX children run; past that new
  * connections wait in the backlog.  The parent learns each connection's
@@ -75,6 +78,10 @@
 #define QUEUED_FDS_MAX 8 /* room for a client that sends too many */
 #define QUEUED_DRAIN_MS 200 /* at exit: serve the backlog until it is
                              * quiet this long */
+#define INFLOW_DELAY_DEFAULT 1000 /* ms, control/inflowdelay */
+#define INFLOW_DELAY_MAX 60000
+#define INFLOW_STEP_MS 10
+#define INFLOW_FLAG "lock/inflow" /* set by qmail-send: size > 0 */
 
 /* relative to the queue directory, our working directory */
 #define SOCK_DIR "sock"
@@ -268,7 +275,28 @@ static void put_reply(int conn, int code, long pid)
     (void)!send(conn, reply, sizeof reply, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static _Noreturn void serve(int conn, const struct ucred *cred, int timeout)
+/* Inflow control: qmail-send sets lock/inflow (gives it a nonzero size)
+ * while more new messages wait for their first delivery than it can soon
+ * start.  A message that is already queued (durable: a crash now loses
+ * nothing, at worst the client sends it again) holds its reply while the
+ * flag is set, in steps of INFLOW_STEP_MS, at most delay_ms in all, so
+ * that the senders slow down to the rate of delivery. */
+static void inflow_wait(int delay_ms)
+{
+    struct timespec step = {0, INFLOW_STEP_MS * 1000000L};
+    int64_t deadline;
+    struct stat st;
+
+    if (delay_ms <= 0)
+        return;
+    deadline = time_mono_ms() + delay_ms;
+    while (stat(INFLOW_FLAG, &st) == 0 && st.st_size > 0 &&
+           time_mono_ms() < deadline)
+        nanosleep(&step, 0);
+}
+
+static _Noreturn void serve(int conn, const struct ucred *cred, int timeout,
+                            int inflow_ms)
 {
     char tag[64];
     int fds[2], code;
@@ -287,6 +315,8 @@ static _Noreturn void serve(int conn, const struct ucred *cred, int timeout)
     code = qwrite(fds[0], fds[1], &who);
     close(fds[0]);
     close(fds[1]);
+    if (code == 0)
+        inflow_wait(inflow_ms);
     put_reply(conn, code, who.pid);
     _exit(code);
 }
@@ -296,7 +326,7 @@ static _Noreturn void serve(int conn, const struct ucred *cred, int timeout)
 #define SYSTEM_UIDS_MAX 5
 
 typedef struct queued {
-    int lfd, sfd, watch, timeout;
+    int lfd, sfd, watch, timeout, inflow_ms;
     unsigned long peruid;
     uid_t sys[SYSTEM_UIDS_MAX];
     size_t nsys;
@@ -442,7 +472,7 @@ static void accept_one(queued *d)
         sig_default(SIGCHLD);
         sig_default(SIGTERM);
         sig_default(SIGINT);
-        serve(conn, &cred, d->timeout);
+        serve(conn, &cred, d->timeout, d->inflow_ms);
     }
     close(conn);
     d->child[d->children].pid = pid;
@@ -464,7 +494,7 @@ static queued d; /* large: not on the stack */
 
 int main(int argc, char **argv)
 {
-    unsigned long long timeout, peruid;
+    unsigned long long timeout, peruid, inflow;
     int quit = 0;
 
     (void)argc;
@@ -485,6 +515,12 @@ int main(int argc, char **argv)
     if (peruid == 0 || peruid > QUEUED_CHILDREN_MAX - QUEUED_RESERVE)
         peruid = QUEUED_PERUID_DEFAULT;
     d.peruid = (unsigned long)peruid;
+    if (control_readulong("control/inflowdelay", &inflow,
+                          INFLOW_DELAY_DEFAULT) == -1)
+        die("fatal: unable to read %s", "control/inflowdelay");
+    if (inflow > INFLOW_DELAY_MAX)
+        inflow = INFLOW_DELAY_MAX;
+    d.inflow_ms = (int)inflow;
     d.timeout = (int)timeout;
     system_uids(&d);
     if (chdir("queue") == -1)

@@ -12,7 +12,9 @@
  * temporary failures on qmail's back-off schedule until
  * control/queuelifetime, bounces permanent failures (one bounce per
  * message, RFC 3464), and has qmail-clean mark and remove queue files.
- * One log line per event on stderr.
+ * One log line per event on stderr.  When the new lane backs up it sets
+ * queue/lock/inflow so that qmail-queued slows its replies (inflow
+ * control, below).
  *
  * Promise: a recipient leaves state T only after qmail-lspawn reported
  * the outcome; the message file goes only when no recipient is in T and
@@ -269,6 +271,73 @@ static int lane_room(int lane)
 {
     return ready_local[lane].n + ready_remote[lane].n < window() &&
            nwait < 4 * window();
+}
+
+/* ---- inflow control --------------------------------------------------- */
+
+/* The flag queue/lock/inflow tells qmail-queued to hold its replies (see
+ * qmail-queued.c): set (size 1) when more announced jobs wait in the new
+ * lane than inflow_high(), cleared (size 0) below inflow_low().  A file
+ * that always exists, not one created and removed: in a root install
+ * queue/lock belongs to qmailq and we (qmails) may not create files there,
+ * so qmailctl init (ctl_system.c) creates it for us.  Written only on
+ * transitions; no fsync (advisory: a crash at worst leaves it set until
+ * we start again). */
+static int inflowfd = -1;
+static int inflow_set;
+
+static size_t inflow_high(void)
+{
+    return 2 * (size_t)(concurrency + concurrencyremote);
+}
+
+static size_t inflow_low(void)
+{
+    return (size_t)(concurrency + concurrencyremote);
+}
+
+static void inflow_write(int on)
+{
+    if (inflowfd == -1)
+        return;
+    if (ftruncate(inflowfd, on ? 1 : 0) == -1) {
+        log_errno("warning: unable to %s queue/lock/inflow",
+                  on ? "set" : "clear");
+        return;
+    }
+    inflow_set = on;
+}
+
+static void inflow_open(void)
+{
+    inflowfd = open("lock/inflow", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                    0644);
+    if (inflowfd == -1) {
+        log_errno("warning: unable to open queue/lock/inflow; no inflow "
+                  "control");
+        return;
+    }
+    inflow_write(0); /* a stale flag from a crash */
+}
+
+/* After each turn of the main loop: set or clear the flag on a crossing. */
+static void inflow_update(void)
+{
+    size_t n = ready_local[LANE_NEW].n + ready_remote[LANE_NEW].n;
+
+    if (!inflow_set && n > inflow_high() && !stopping) {
+        inflow_write(1);
+        if (inflow_set)
+            log_line("status: inflow control on, %zu new deliveries "
+                     "waiting",
+                     n);
+    } else if (inflow_set && (n < inflow_low() || stopping)) {
+        inflow_write(0);
+        if (!inflow_set)
+            log_line("status: inflow control off, %zu new deliveries "
+                     "waiting",
+                     n);
+    }
 }
 
 static void hpush(struct send_msg *m, size_t i, int64_t when)
@@ -1090,6 +1159,7 @@ int main(int argc, char **argv)
         log_die_errno(111, "fatal: unable to open queue/lock/sendlock");
     if (flock(lockfd, LOCK_EX | LOCK_NB) == -1)
         log_die(111, "fatal: another qmail-send is running on this queue");
+    inflow_open();
     trigfd = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (trigfd == -1)
         log_die_errno(111, "fatal: unable to open queue/lock/trigger");
@@ -1159,9 +1229,11 @@ int main(int argc, char **argv)
         if (!stopping)
             more = scan_resume(&ended);
         dispatch();
+        inflow_update();
         if (stopping && active == 0 && ractive == 0) {
             log_line("status: exiting, %zu message(s) in memory",
                      send_msg_count());
+            inflow_write(0);
             stop_helpers();
             _exit(0);
         }
