@@ -411,7 +411,7 @@ static int populate(const dstr *root, const init_conf *c, init_log *lg)
         {"control", 0755}, {"queue", 0750},     {"queue/tmp", 0700},
         {"queue/mess", 0750}, {"queue/lock", 0750}, {"users", 0755},
         {"alias", 0755},   {"mail", 0755},      {"log", 0755},
-        {"run", 0755},     {"queue/sock", 0755},
+        {"run", 0755},     {"queue/sock", 0755}, {"queue/free", 0700},
     };
     dstr dd = DSTR_ZERO, pd = DSTR_ZERO;
     char rel[32], num[16];

@@ -22,9 +22,13 @@
  *   queue/tmp         2750  qmailq:qmail  (setgid: files get group qmail,
  *   queue/mess/NN     2750  qmailq:qmail   whoever ran qmail-queue)
  *   queue/mess, lock  0750  qmailq:qmail
+ *   queue/free        0700  qmailq:qmail  (emptied files for reuse)
  *   lock/sendlock     0600  qmails:qmail  (qmail-send's lock)
  *   lock/trigger      0622  qmails:qmail  (FIFO: anyone may poke)
  *   lock/tcpto        0644  qmailr:qmail  (qmail-remote's dead hosts)
+ *   lock/inflow       0644  qmails:qmail  (qmail-send's inflow flag;
+ *                                          created here: qmails may not
+ *                                          create files in lock/)
  *
  * Queue files are 0640 (qmail-queue's umask), readable through group
  * qmail by qmail-send and qmail-rspawn, writable only by qmailq.
@@ -33,6 +37,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -155,14 +160,29 @@ int ctl_system_layout(const dstr *root)
         return 0;
     }
     qmail = gr->gr_gid;
+    {
+        dstr p = DSTR_ZERO;
+        int fd;
+        ctl_path(&p, root, "queue/lock/inflow");
+        fd = open(p.s, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd == -1) {
+            log_errno("%s: cannot create", p.s);
+            dstr_free(&p);
+            return -1;
+        }
+        close(fd);
+        dstr_free(&p);
+    }
     if (fix(root, "queue", "qmailq", qmail, 0751) == -1 ||
         fix(root, "queue/sock", "qmailq", qmail, 0755) == -1 ||
         fix(root, "queue/tmp", "qmailq", qmail, 02750) == -1 ||
+        fix(root, "queue/free", "qmailq", qmail, 0700) == -1 ||
         fix(root, "queue/mess", "qmailq", qmail, 0750) == -1 ||
         fix(root, "queue/lock", "qmailq", qmail, 0750) == -1 ||
         fix(root, "queue/lock/sendlock", "qmails", qmail, 0600) == -1 ||
         fix(root, "queue/lock/trigger", "qmails", qmail, 0622) == -1 ||
-        fix(root, "queue/lock/tcpto", "qmailr", qmail, 0644) == -1)
+        fix(root, "queue/lock/tcpto", "qmailr", qmail, 0644) == -1 ||
+        fix(root, "queue/lock/inflow", "qmails", qmail, 0644) == -1)
         return -1;
     for (b = 0; b < QUEUE_BUCKETS; b++) {
         snprintf(rel, sizeof rel, "queue/mess/%02u", b);

@@ -163,9 +163,9 @@ static const char *const send_rw[] = {"queue/tmp", "queue/mess",
                                       "queue/lock", "/dev/null", 0};
 static const char *const none[] = {0};
 /* relative to the instance; the child's working directory is queue/ */
-static const char *const queued_rw[] = {"queue/tmp", "queue/mess",
-                                        "queue/lock/trigger", "queue/sock",
-                                        0};
+static const char *const queued_rw[] = {"queue/tmp", "queue/free",
+                                        "queue/mess", "queue/lock/trigger",
+                                        "queue/sock", 0};
 
 #define MB ((rlim_t)1 << 20)
 

@@ -9,6 +9,7 @@
  */
 #include "queue_write.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -167,6 +168,106 @@ static int read_envelope(qw_state *st, int envfd, dstr *env)
     return 0;
 }
 
+/*
+ * Reuse: qmail-clean moves finished files, emptied, to free/ (see
+ * qmail-clean.c).  Claiming one instead of creating tmp/ID saves the
+ * inode allocation.  A file is claimed by renaming it to tmp/ID (atomic:
+ * of several writers trying the same file one wins, the others get
+ * ENOENT), so from then on it is ours exactly as a created file is, and
+ * debris if we die.  It must look exactly like a file we would have
+ * created: regular, one link, ours, empty, mode 0640 (both writers run
+ * with umask 027) and tmp/'s group.  Only when free/ is owned by our
+ * euid: then nobody else could have put anything there (root aside).
+ * Returns an open, locked descriptor with tmp_created set, or -1 (nothing
+ * claimed, nothing left behind unless a claimed thing could not be
+ * removed; the create path then fails as usual).
+ */
+#define CLAIM_TRIES 4
+#define CLAIM_SCAN 64
+
+/* Check free/NAME before claiming it: 0 usable, -1 not (removed when it
+ * is a leftover of ours: full after a crash, or otherwise not usable). */
+static int claim_ok(const struct stat *s, uid_t uid, gid_t gid)
+{
+    return S_ISREG(s->st_mode) && s->st_nlink == 1 && s->st_uid == uid &&
+                   s->st_gid == gid && s->st_size == 0 &&
+                   (s->st_mode & 07777) == 0640
+               ? 0
+               : -1;
+}
+
+static int claim_free(qw_state *st)
+{
+    struct stat fs, ts, s;
+    uid_t uid = geteuid();
+    gid_t gid;
+    char from[sizeof "free/" + 256];
+    struct dirent *e;
+    DIR *d;
+    long skip, seen = 0, tries = 0, scanned = 0;
+    int fd = -1, pass;
+
+    if (stat("free", &fs) == -1 || !S_ISDIR(fs.st_mode) || fs.st_uid != uid ||
+        (fs.st_mode & 022) || stat("tmp", &ts) == -1)
+        return -1;
+    gid = (ts.st_mode & S_ISGID) ? ts.st_gid : getegid();
+    d = opendir("free");
+    if (!d)
+        return -1;
+    skip = (long)(getpid() % 16);
+    /* pass 0 takes the names from the skip-th on, pass 1 the ones before */
+    for (pass = 0; pass < 2 && fd == -1 && tries < CLAIM_TRIES; pass++) {
+        if (pass == 1) {
+            if (skip == 0 || seen <= 0)
+                break;
+            rewinddir(d);
+        }
+        seen = 0;
+        while (fd == -1 && tries < CLAIM_TRIES && scanned < CLAIM_SCAN &&
+               (e = readdir(d))) {
+            if (!queue_id_valid(e->d_name))
+                continue;
+            if (pass == 0 ? seen++ < skip : seen++ >= skip)
+                continue;
+            scanned++;
+            snprintf(from, sizeof from, "free/%s", e->d_name);
+            if (lstat(from, &s) == -1)
+                continue; /* another writer took it */
+            if (claim_ok(&s, uid, gid) == -1) {
+                if (!S_ISDIR(s.st_mode))
+                    unlink(from); /* never used; only ours can be here */
+                continue;
+            }
+            tries++;
+            if (rename(from, st->tmppath) == -1)
+                continue; /* ENOENT: another writer won it */
+            st->tmp_created = 1;
+            fd = open(st->tmppath,
+                      O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+            if (fd == -1 || fstat(fd, &s) == -1 ||
+                claim_ok(&s, uid, gid) == -1 || fcntl(fd, F_SETFL, 0) == -1 ||
+                flock(fd, LOCK_EX) == -1 ||
+                /* qmail-clean's debris sweep removes unlocked tmp/ files
+                 * over a minute old, and this one may be: now that we hold
+                 * the lock it cannot, but it may have before */
+                stat(st->tmppath, &ts) == -1 || ts.st_dev != s.st_dev ||
+                ts.st_ino != s.st_ino) {
+                if (fd != -1)
+                    close(fd);
+                fd = -1;
+                if (unlink(st->tmppath) == 0 || errno == ENOENT)
+                    st->tmp_created = 0;
+                tries = CLAIM_TRIES; /* something is odd: create instead */
+                break;
+            }
+        }
+    }
+    closedir(d);
+    if (fd == -1 && st->tmp_created)
+        st->tmp_created = 0; /* could not remove it: the create will say */
+    return fd;
+}
+
 /* Poke qmail-send.  Best effort: if nobody listens, it finds the message
  * when it (re)starts or on its next scan. */
 static void trigger(const char *id)
@@ -207,16 +308,19 @@ int qwrite(int msgfd, int envfd, const qwrite_caller *who)
              (long)tv.tv_usec, (long)getpid());
     snprintf(st.tmppath, sizeof st.tmppath, "tmp/%s", id);
 
-    st.fd = open(st.tmppath,
-                 O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    st.fd = claim_free(&st);
     if (st.fd == -1) {
-        r = fail(&st, QQ_QUEUE_INTD, 1, st.tmppath);
-        goto out;
-    }
-    st.tmp_created = 1;
-    if (flock(st.fd, LOCK_EX) == -1) {
-        r = fail(&st, QQ_QUEUE_INTD, 1, "lock temporary file");
-        goto out;
+        st.fd = open(st.tmppath,
+                     O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (st.fd == -1) {
+            r = fail(&st, QQ_QUEUE_INTD, 1, st.tmppath);
+            goto out;
+        }
+        st.tmp_created = 1;
+        if (flock(st.fd, LOCK_EX) == -1) {
+            r = fail(&st, QQ_QUEUE_INTD, 1, "lock temporary file");
+            goto out;
+        }
     }
 
     /* Header placeholder, then our Received line. */

@@ -9,7 +9,8 @@
  * NUL (envfd need not reach end of file).
  *
  * Steps: write tmp/ID (flock()ed, so a reader can tell a live writer from
- * debris) as header placeholder + Received line + message + envelope; fill
+ * debris; an emptied finished file claimed from free/ by renaming it to
+ * tmp/ID when there is one, else a new file) as header placeholder + Received line + message + envelope; fill
  * in the header; fsync; rename to mess/NN/ID without replacing anything;
  * fsync that directory; poke qmail-send through lock/trigger.  The working
  * directory must be the queue ($QMAILHOME/queue).
