@@ -189,6 +189,9 @@ class TestDestdir(unittest.TestCase):
         self.assertTrue(stat.S_ISFIFO(os.lstat(self.p(
             "queue/lock/trigger")).st_mode))
         self.assert_owner("queue/lock/tcpto", "qmailr", "qmail", 0o644)
+        self.assert_owner("queue/lock/inflow", "qmails", "qmail", 0o644)
+        self.assert_owner("queue/free", "qmailq", "qmail", 0o700)
+        self.assert_owner("queue/sock", "qmailq", "qmail", 0o755)
         self.assert_owner("alias", "alias", "nofiles", 0o755)
         self.assert_owner("alias/Maildir", "alias", "nofiles", 0o700)
         for name in ("postmaster", "root", "mailer-daemon"):
