@@ -204,8 +204,11 @@ static int recycle(const char *id)
     fd = open(path.s, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd == -1)
         return -1;
+    /* st_size > 0: writers claim only empty files, so between our rename
+     * and our truncate none may take this one; an empty file here (not a
+     * message) could be claimed and then emptied under its new writer */
     if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-        st.st_uid != geteuid()) {
+        st.st_uid != geteuid() || st.st_size <= 0) {
         close(fd);
         return -1;
     }

@@ -239,8 +239,14 @@ static int claim_free(qw_state *st)
                 continue;
             }
             tries++;
-            if (rename(from, st->tmppath) == -1)
-                continue; /* ENOENT: another writer won it */
+            /* never over an existing tmp/ID (the create's O_EXCL) */
+            if (renameat2(AT_FDCWD, from, AT_FDCWD, st->tmppath,
+                          RENAME_NOREPLACE) == -1) {
+                if (errno == ENOENT)
+                    continue; /* another writer won it */
+                tries = CLAIM_TRIES; /* EEXIST, EINVAL: create instead */
+                break;
+            }
             st->tmp_created = 1;
             fd = open(st->tmppath,
                       O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

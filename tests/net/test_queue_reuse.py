@@ -204,6 +204,29 @@ class TestQueueReuse(unittest.TestCase):
         p = self.q.queue([], data, ENV)
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_clean_never_recycles_an_empty_file(self):
+        """qmail-clean renames a finished file to free/ and only then
+        empties it.  Writers take only empty files, so the file must not be
+        empty already: else a writer could claim it in between and have
+        its message (even an acknowledged one) emptied by the truncate."""
+        ident = "1000000000.000000.4242"
+        h = 0x811c9dc5
+        for c in ident.encode():
+            h = ((h ^ c) * 0x01000193) & 0xffffffff
+        bucket = self.q.path("queue", "mess", "%02d" % (h % 64))
+        path = os.path.join(bucket, ident)
+        with open(path, "wb"):
+            pass
+        os.chmod(path, 0o640)
+        os.chown(path, -1, os.stat(self.q.path("queue", "tmp")).st_gid)
+        r = subprocess.run([qmtest.bin_path("qmail-clean")],
+                           input=b"R" + ident.encode() + b"\0",
+                           env=self.q.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(r.stdout, b"+", r.stderr)
+        self.assertFalse(os.path.exists(path))
+        self.assertEqual(os.listdir(self.free), [])
+
     def test_qread_ignores_free(self):
         self.queue(b"Subject: a\n\nx\n")
         self.deliver(1)
