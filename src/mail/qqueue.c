@@ -88,6 +88,10 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+static int never_hold;
+
+void qqueue_never_hold(void) { never_hold = 1; }
+
 /* 1 if prog is our own qmail-queue, the one qmail-queued stands in for */
 static int is_own_queue(const char *prog)
 {
@@ -160,7 +164,7 @@ static int queued_start(qqueue *q)
     } ctl;
     struct msghdr mh;
     struct iovec iov;
-    char hello = QQUEUE_HELLO;
+    char hello = never_hold ? QQUEUE_HELLO_NOHOLD : QQUEUE_HELLO;
     struct cmsghdr *c;
     ssize_t r;
     int s = queued_connect(q->timeout);

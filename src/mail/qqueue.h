@@ -42,6 +42,8 @@
 /* qmail-queued's socket, relative to $QMAILHOME, and its protocol */
 #define QQUEUE_SOCK "queue/sock/queued"
 #define QQUEUE_HELLO 'Q'     /* the byte that carries the two descriptors */
+#define QQUEUE_HELLO_NOHOLD 'N' /* the same, from a caller whose reply must
+                                 * never wait for inflow control */
 
 typedef struct qqueue {
     pid_t pid;          /* the qmail-queue child to signal and reap; -1
@@ -72,6 +74,10 @@ int qqueue_default_program(dstr *out);
  * than the mail going into a queue nothing delivers from); 0 if not; -1
  * when out of memory.  Works from any working directory. */
 int qqueue_mini(void);
+/* For the rest of this process, ask qmail-queued never to hold a reply
+ * for inflow control: qmail-send's bounces (it is the one that clears
+ * the flag, and waiting would stall its scheduling). */
+void qqueue_never_hold(void);
 /* Start it (or reach qmail-queued, above, when timeout > 0: a caller
  * without a deadline, such as qmail-inject reading a slow pipe, runs
  * qmail-queue, which allows a message a day).  Returns 0, or -1 with

@@ -190,7 +190,7 @@ static int fd_usable(int fd)
 
 /* Receive the hello: returns 0 with fds[0..1] set, or -1 (logged unless
  * the client just went away). */
-static int receive_fds(int conn, int fds[2], const char *tag)
+static int receive_fds(int conn, int fds[2], const char *tag, int *hold)
 {
     union {
         struct cmsghdr h;
@@ -244,13 +244,16 @@ static int receive_fds(int conn, int fds[2], const char *tag)
             memcpy(&got[ngot++], CMSG_DATA(c) + i * sizeof(int),
                    sizeof(int));
     }
-    ok = byte == QQUEUE_HELLO && ngot == 2 && !(mh.msg_flags & MSG_CTRUNC) &&
+    *hold = byte == QQUEUE_HELLO;
+    ok = (byte == QQUEUE_HELLO || byte == QQUEUE_HELLO_NOHOLD) && ngot == 2 &&
+         !(mh.msg_flags & MSG_CTRUNC) &&
          fd_usable(got[0]) && fd_usable(got[1]);
     if (!ok) {
         for (i = 0; i < ngot; i++)
             close(got[i]);
         log_line("%sprotocol error (%s): closed", tag,
-                 byte != QQUEUE_HELLO ? "not a hello"
+                 byte != QQUEUE_HELLO && byte != QQUEUE_HELLO_NOHOLD
+                     ? "not a hello"
                  : ngot != 2 || (mh.msg_flags & MSG_CTRUNC)
                      ? "not two descriptors"
                      : "a descriptor is not a pipe, socket or file");
@@ -299,13 +302,13 @@ static _Noreturn void serve(int conn, const struct ucred *cred, int timeout,
                             int inflow_ms)
 {
     char tag[64];
-    int fds[2], code;
+    int fds[2], code, hold;
     qwrite_caller who;
 
     snprintf(tag, sizeof tag, "uid %ld pid %ld: ", (long)cred->uid,
              (long)cred->pid);
     /* in the sandbox since the parent entered it (before any client) */
-    if (receive_fds(conn, fds, tag) == -1)
+    if (receive_fds(conn, fds, tag, &hold) == -1)
         _exit(QQ_READ);
     who.prog = "qmail-queued";
     who.pid = (long)getpid(); /* the message's qp, as qmail-queue's */
@@ -315,7 +318,7 @@ static _Noreturn void serve(int conn, const struct ucred *cred, int timeout,
     code = qwrite(fds[0], fds[1], &who);
     close(fds[0]);
     close(fds[1]);
-    if (code == 0)
+    if (code == 0 && hold) /* never qmail-send's own bounces */
         inflow_wait(inflow_ms);
     put_reply(conn, code, who.pid);
     _exit(code);

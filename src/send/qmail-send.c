@@ -50,6 +50,7 @@
 #include "log.h"
 #include "num.h"
 #include "qhome.h"
+#include "qqueue.h"
 #include "route.h"
 #include "sandbox.h"
 #include "queue.h"
@@ -1142,6 +1143,8 @@ int main(int argc, char **argv)
     (void)argc;
     log_init(argv[0] ? argv[0] : "qmail-send");
     signal(SIGPIPE, SIG_IGN);
+    /* our bounces are never held by inflow control: we clear the flag */
+    qqueue_never_hold();
     if (qhome_chdir() == -1)
         log_die_errno(111, "fatal: unable to chdir to %s", qhome_dir());
     if (snprintf(bindir, sizeof bindir, "%s", qhome_bindir()) >=

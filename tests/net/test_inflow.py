@@ -151,6 +151,24 @@ class TestInflow(unittest.TestCase):
         # with the default (1 s) 10 messages would take 10 s or more
         self.assertLess(self.held_sends(10), 5.0)
 
+    def test_bounces_are_never_held(self):
+        """qmail-send's own bounces go through qmail-queued but are never
+        held: qmail-send is the one that clears the flag."""
+        self.q.set_control("inflowdelay", "60000")
+        self.q.start()
+        with open(self.flag, "r+b") as f:
+            f.truncate(1)
+        self.assertTrue(self.flag_set())
+        # sendmail runs qmail-queue itself (never held); the bounce for
+        # the unknown user comes back through qmail-queued
+        r = self.q.sendmail(["-f", "demo@localhost", "nosuchuser@localhost"],
+                            b"Subject: bounce me\n\nz\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # held, it would take the whole minute
+        msgs = self.q.wait_for_messages("demo", 1, timeout=20)
+        self.assertIn(b"nosuchuser", msgs[0].as_bytes())
+        self.assertIn(b"(qmail-queued ", msgs[0].as_bytes())
+
     def test_stale_flag_cleared_at_start_and_stop(self):
         with open(self.flag, "wb") as f:
             f.write(b"x")
