@@ -123,3 +123,35 @@ const char *list_next(const dstr *d, const char *p)
     p += strlen(p) + 1;
     return p < d->s + d->len ? p : 0;
 }
+
+int control_err(dstr *err, const char *what)
+{
+    int saved = errno;
+
+    err->len = 0;
+    if (dstr_cats(err, what) == -1 || dstr_cats(err, ": ") == -1 ||
+        dstr_cats(err, strerror(saved)) == -1 || dstr_cat0(err) == -1)
+        err->len = 0;
+    errno = saved;
+    return -1;
+}
+
+int control_number(const char *path, unsigned long long *out,
+                   unsigned long long def, dstr *err)
+{
+    if (control_readulong(path, out, def) == -1)
+        return control_err(err, path);
+    return 0;
+}
+
+int control_list_lower(const char *path, dstr *out, int *missing, dstr *err)
+{
+    int r = control_readlist(path, out);
+
+    if (r == -1)
+        return control_err(err, path);
+    if (missing)
+        *missing = r == 0;
+    dstr_lower(out);
+    return 0;
+}

@@ -31,6 +31,17 @@ int control_readlist(const char *path, dstr *out);
 /* Whole file, raw.  Returns 1 / 0 (missing) / -1. */
 int control_readfile(const char *path, dstr *out);
 
+/* For programs that read many files and report the first failure as one
+ * line "what: reason" in err (the servers' configuration loaders):
+ * control_err() fills err from errno and returns -1 (errno kept);
+ * control_number() is control_readulong(); control_list_lower() is
+ * control_readlist() lower-cased, with *missing (if not NULL) set to 1
+ * when the file is absent.  Each returns 0, or -1 after control_err(). */
+int control_err(dstr *err, const char *what);
+int control_number(const char *path, unsigned long long *out,
+                   unsigned long long def, dstr *err);
+int control_list_lower(const char *path, dstr *out, int *missing, dstr *err);
+
 /* Iterate a NUL-separated list: for (p = list_first(d); p; p = list_next(d, p)) */
 const char *list_first(const dstr *d);
 const char *list_next(const dstr *d, const char *p);

@@ -1,5 +1,6 @@
 /*
- * rcptcheck.c: rcpthosts, morercpthosts.cdb and the local-recipient check.
+ * rcptcheck.c: badmailfrom, rcpthosts, morercpthosts.cdb and the
+ * local-recipient check.
  * See rcptcheck.h.
  */
 #include "rcptcheck.h"
@@ -28,6 +29,28 @@ static int lower(char *buf, const char *s, size_t len)
     }
     buf[len] = 0;
     return 0;
+}
+
+int list_has(const dstr *list, const char *s, size_t len)
+{
+    const char *p;
+
+    for (p = list_first(list); p; p = list_next(list, p))
+        if (strlen(p) == len && strncasecmp(p, s, len) == 0)
+            return 1;
+    return 0;
+}
+
+int badmailfrom_match(const dstr *list, const char *addr, size_t len)
+{
+    const char *at;
+
+    if (len == 0)
+        return 0; /* the null sender is never refused here */
+    if (list_has(list, addr, len))
+        return 1;
+    at = memrchr(addr, '@', len);
+    return at && list_has(list, at, len - (size_t)(at - addr));
 }
 
 int rcpthosts_match(const dstr *list, const char *domain, size_t len)

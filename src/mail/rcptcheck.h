@@ -1,5 +1,6 @@
 /*
- * rcptcheck: the relay rule and the recipient check shared by the servers
+ * rcptcheck: the sender rule (badmailfrom), the relay rule and the
+ * recipient check shared by the servers
  * that take mail from the network (qmail-smtpd at RCPT, qmail-qmtpd per
  * recipient), so that they can never disagree.
  *
@@ -29,6 +30,15 @@
  * (control/rcpthosts as control_readlist gives it, lower-cased) or in
  * morercpthosts.cdb; 0 if not; -1 if the cdb could not be read (errno). */
 int rcpthosts_match(const dstr *list, const char *domain, size_t len);
+
+/* 1 if s (len bytes) is an entry of list (NUL-separated, as
+ * control_readlist gives it), ignoring ASCII case. */
+int list_has(const dstr *list, const char *s, size_t len);
+
+/* 1 if the sender addr (len bytes) is refused by list (control/badmailfrom,
+ * lower-cased): listed whole, or its "@domain" is.  The null sender never
+ * is. */
+int badmailfrom_match(const dstr *list, const char *addr, size_t len);
 
 enum {
     RCPTCHECK_OK = 0,      /* not local, or a local address that exists (or

@@ -13,36 +13,6 @@
 #include "env.h"
 #include "num.h"
 
-static int fail(dstr *err, const char *what)
-{
-    int saved = errno;
-    err->len = 0;
-    if (dstr_cats(err, what) == -1 || dstr_cats(err, ": ") == -1 ||
-        dstr_cats(err, strerror(saved)) == -1 || dstr_cat0(err) == -1)
-        err->len = 0;
-    errno = saved;
-    return -1;
-}
-
-static int list(const char *path, dstr *out, int *missing, dstr *err)
-{
-    int r = control_readlist(path, out);
-    if (r == -1)
-        return fail(err, path);
-    if (missing)
-        *missing = r == 0;
-    dstr_lower(out);
-    return 0;
-}
-
-static int number(const char *path, unsigned long long *out,
-                  unsigned long long def, dstr *err)
-{
-    if (control_readulong(path, out, def) == -1)
-        return fail(err, path);
-    return 0;
-}
-
 static int clamp_int(unsigned long long v, int max)
 {
     return v > (unsigned long long)max ? max : (int)v;
@@ -63,37 +33,40 @@ int qmtpd_conf_load(qmtpd_conf *c, dstr *err)
     memset(c, 0, sizeof *c);
     if (control_readline("control/me", &c->me, "localhost") == -1 ||
         dstr_cat0(&c->me) == -1)
-        return fail(err, "control/me");
+        return control_err(err, "control/me");
     for (i = 0; i < c->me.len; i++)
         if ((unsigned char)c->me.s[i] < 32 || c->me.s[i] == 127)
             c->me.s[i] = '?';
-    if (list("control/badmailfrom", &c->badmailfrom, 0, err) == -1 ||
-        list("control/rcpthosts", &c->rcpthosts, &c->rcpthosts_missing,
-             err) == -1)
+    if (control_list_lower("control/badmailfrom", &c->badmailfrom, 0,
+                           err) == -1 ||
+        control_list_lower("control/rcpthosts", &c->rcpthosts,
+                           &c->rcpthosts_missing, err) == -1)
         return -1;
     {
         const char *file;
         if (route_conf_read(&c->route, c->me.s, &file) == -1)
-            return fail(err, file);
+            return control_err(err, file);
     }
-    if (number("control/databytes", &c->databytes, 0, err) == -1)
+    if (control_number("control/databytes", &c->databytes, 0, err) == -1)
         return -1;
     v = env_get("DATABYTES");
     if (v && num_scan_ulong_str(v, &c->databytes) == -1) {
         errno = EINVAL;
-        return fail(err, "DATABYTES");
+        return control_err(err, "DATABYTES");
     }
-    if (number("control/timeoutsmtpd", &n, QMTPD_TIMEOUT_DEFAULT, err) == -1)
+    if (control_number("control/timeoutsmtpd", &n, QMTPD_TIMEOUT_DEFAULT,
+                       err) == -1)
         return -1;
     c->timeout = n ? clamp_int(n, 86400 * 7) : 1;
-    if (number("control/timeoutsmtpdsession", &n, QMTPD_SESSION_DEFAULT,
-               err) == -1)
+    if (control_number("control/timeoutsmtpdsession", &n,
+                       QMTPD_SESSION_DEFAULT, err) == -1)
         return -1;
     c->session_timeout = clamp_int(n, 86400 * 365);
-    if (number("control/maxrcpt", &n, QMTPD_MAXRCPT_DEFAULT, err) == -1)
+    if (control_number("control/maxrcpt", &n, QMTPD_MAXRCPT_DEFAULT,
+                       err) == -1)
         return -1;
     c->maxrcpt = n ? (unsigned long)(n > 100000 ? 100000 : n) : 1;
-    if (number("control/rcptcheck", &n, 1, err) == -1)
+    if (control_number("control/rcptcheck", &n, 1, err) == -1)
         return -1;
     c->rcptcheck = n != 0;
 
@@ -104,11 +77,11 @@ int qmtpd_conf_load(qmtpd_conf *c, dstr *err)
         c->relayclient = 1;
         if (strlen(v) > QMTPD_RELAYCLIENT_MAX) {
             errno = E2BIG;
-            return fail(err, "RELAYCLIENT");
+            return control_err(err, "RELAYCLIENT");
         }
         if (dstr_copys(&c->relayclient_value, v) == -1 ||
             dstr_cat0(&c->relayclient_value) == -1)
-            return fail(err, "out of memory");
+            return control_err(err, "out of memory");
     }
     c->remoteip = env_or_empty("TCPREMOTEIP");
     c->remotehost = env_or_empty("TCPREMOTEHOST");

@@ -7,6 +7,7 @@
  * byte and fit QUEUE_ADDR_MAX.
  */
 #include "qmtpd_pkg.h"
+#include "rcptcheck.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -214,24 +215,8 @@ int qmtpd_reply_cat(dstr *out, char code, const char *text)
     return 0;
 }
 
-static int listed(const dstr *list, const char *s, size_t len)
-{
-    const char *p;
-
-    for (p = list_first(list); p; p = list_next(list, p))
-        if (strlen(p) == len && strncasecmp(p, s, len) == 0)
-            return 1;
-    return 0;
-}
-
 int qmtpd_badmailfrom(const qmtpd_conf *c, const char *addr, size_t len)
 {
-    const char *at;
-
-    if (len == 0)
-        return 0; /* the null sender is never refused here */
-    if (listed(&c->badmailfrom, addr, len))
-        return 1;
-    at = memrchr(addr, '@', len);
-    return at && listed(&c->badmailfrom, at, len - (size_t)(at - addr));
+    /* shared with qmail-smtpd: rcptcheck.c */
+    return badmailfrom_match(&c->badmailfrom, addr, len);
 }

@@ -16,17 +16,6 @@
 #include "env.h"
 #include "num.h"
 
-static int fail(dstr *err, const char *what)
-{
-    int saved = errno;
-    err->len = 0;
-    if (dstr_cats(err, what) == -1 || dstr_cats(err, ": ") == -1 ||
-        dstr_cats(err, strerror(saved)) == -1 || dstr_cat0(err) == -1)
-        err->len = 0;
-    errno = saved;
-    return -1;
-}
-
 /* The first line; it goes into replies and the Received line, so a
  * control byte in it (a stray CR) is replaced. */
 static int line(const char *path, dstr *out, const char *def, dstr *err)
@@ -34,29 +23,10 @@ static int line(const char *path, dstr *out, const char *def, dstr *err)
     size_t i;
 
     if (control_readline(path, out, def) == -1 || dstr_cat0(out) == -1)
-        return fail(err, path);
+        return control_err(err, path);
     for (i = 0; i < out->len; i++)
         if ((unsigned char)out->s[i] < 32 || out->s[i] == 127)
             out->s[i] = '?';
-    return 0;
-}
-
-static int number(const char *path, unsigned long long *out,
-                  unsigned long long def, dstr *err)
-{
-    if (control_readulong(path, out, def) == -1)
-        return fail(err, path);
-    return 0;
-}
-
-static int list(const char *path, dstr *out, int *missing, dstr *err)
-{
-    int r = control_readlist(path, out);
-    if (r == -1)
-        return fail(err, path);
-    if (missing)
-        *missing = r == 0;
-    dstr_lower(out);
     return 0;
 }
 
@@ -68,7 +38,7 @@ static int env_number(const char *name, unsigned long long *out, dstr *err)
         return 0;
     if (num_scan_ulong_str(v, out) == -1) {
         errno = EINVAL;
-        return fail(err, name);
+        return control_err(err, name);
     }
     return 0;
 }
@@ -156,11 +126,11 @@ int smtpd_conf_env(smtpd_conf *c, dstr *err)
     if (v) {
         if (strlen(v) > SMTPD_RELAYCLIENT_MAX) {
             errno = E2BIG;
-            return fail(err, "RELAYCLIENT");
+            return control_err(err, "RELAYCLIENT");
         }
         if (dstr_copys(&c->relayclient_value, v) == -1 ||
             dstr_cat0(&c->relayclient_value) == -1)
-            return fail(err, "out of memory");
+            return control_err(err, "out of memory");
         c->relayclient = 1;
     }
     c->remoteip = env_or_empty("TCPREMOTEIP");
@@ -184,36 +154,40 @@ int smtpd_conf_load(smtpd_conf *c, dstr *err)
         line("control/smtpgreeting", &c->greeting, c->me.s, err) == -1 ||
         line("control/localiphost", &c->localiphost, c->me.s, err) == -1)
         return -1;
-    if (list("control/badmailfrom", &c->badmailfrom, 0, err) == -1 ||
-        list("control/rcpthosts", &c->rcpthosts, &c->rcpthosts_missing,
-             err) == -1)
+    if (control_list_lower("control/badmailfrom", &c->badmailfrom, 0,
+                           err) == -1 ||
+        control_list_lower("control/rcpthosts", &c->rcpthosts,
+                           &c->rcpthosts_missing, err) == -1)
         return -1;
     {
         const char *file;
         if (route_conf_read(&c->route, c->me.s, &file) == -1)
-            return fail(err, file);
+            return control_err(err, file);
     }
 
-    if (number("control/databytes", &c->databytes_file, 0, err) == -1)
+    if (control_number("control/databytes", &c->databytes_file, 0, err) == -1)
         return -1;
-    if (number("control/timeoutsmtpd", &n, SMTPD_TIMEOUT_DEFAULT, err) == -1)
+    if (control_number("control/timeoutsmtpd", &n, SMTPD_TIMEOUT_DEFAULT,
+                       err) == -1)
         return -1;
     c->timeout = n ? clamp_int(n, 86400 * 7) : 1;
-    if (number("control/timeoutsmtpdsession", &n, SMTPD_SESSION_DEFAULT,
-               err) == -1)
+    if (control_number("control/timeoutsmtpdsession", &n,
+                       SMTPD_SESSION_DEFAULT, err) == -1)
         return -1;
     c->session_timeout = clamp_int(n, 86400 * 365);
-    if (number("control/greetdelay", &n, SMTPD_GREETDELAY_DEFAULT, err) ==
-        -1)
+    if (control_number("control/greetdelay", &n, SMTPD_GREETDELAY_DEFAULT,
+                       err) == -1)
         return -1;
     c->greetdelay_file = clamp_int(n, 300);
-    if (number("control/maxrcpt", &n, SMTPD_MAXRCPT_DEFAULT, err) == -1)
+    if (control_number("control/maxrcpt", &n, SMTPD_MAXRCPT_DEFAULT,
+                       err) == -1)
         return -1;
     c->maxrcpt = n ? (unsigned long)(n > 100000 ? 100000 : n) : 1;
-    if (number("control/maxerrors", &n, SMTPD_MAXERRORS_DEFAULT, err) == -1)
+    if (control_number("control/maxerrors", &n, SMTPD_MAXERRORS_DEFAULT,
+                       err) == -1)
         return -1;
     c->maxerrors = n ? (unsigned long)(n > 1000000000 ? 1000000000 : n) : 1;
-    if (number("control/rcptcheck", &n, 1, err) == -1)
+    if (control_number("control/rcptcheck", &n, 1, err) == -1)
         return -1;
     c->rcptcheck = n != 0;
 

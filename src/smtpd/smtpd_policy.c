@@ -16,12 +16,7 @@
 
 int smtpd_policy_listed(const dstr *list, const char *s, size_t len)
 {
-    const char *p;
-
-    for (p = list_first(list); p; p = list_next(list, p))
-        if (strlen(p) == len && strncasecmp(p, s, len) == 0)
-            return 1;
-    return 0;
+    return list_has(list, s, len); /* shared: rcptcheck.c */
 }
 
 int smtpd_policy_rcpthosts(const smtpd_conf *c, const char *domain,
@@ -39,13 +34,6 @@ int smtpd_policy_local(const smtpd_conf *c, const char *domain, size_t len)
 int smtpd_policy_badmailfrom(const smtpd_conf *c, const char *addr,
                              size_t len)
 {
-    const char *at;
-
-    if (len == 0)
-        return 0; /* the null sender is never refused here */
-    if (smtpd_policy_listed(&c->badmailfrom, addr, len))
-        return 1;
-    at = memrchr(addr, '@', len);
-    return at && smtpd_policy_listed(&c->badmailfrom, at,
-                                     len - (size_t)(at - addr));
+    /* shared with qmail-qmtpd: rcptcheck.c */
+    return badmailfrom_match(&c->badmailfrom, addr, len);
 }
