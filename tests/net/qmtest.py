@@ -37,6 +37,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -396,3 +397,50 @@ class Instance:
                     parts.append("--- %s (last 40 lines):\n%s" % (
                         name, "\n".join(text.splitlines()[-40:])))
         return "\n".join(parts)
+
+
+class ThreadedPeer:
+    """A TCP peer for tests, served by threads: a subclass calls
+    self.listen(testcase, host, port, backlog) at the end of its __init__
+    and defines _session(conn, client_ip, info); accepted() (called under
+    self.lock for each connection, after self.connections is counted) may
+    return per-connection info.  Stopped by the test's cleanup."""
+
+    def listen(self, testcase, host="127.0.0.1", port=0, backlog=16):
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.connections = 0
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(backlog)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+        testcase.addCleanup(self.stop)
+
+    def accepted(self):
+        return None
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(5)
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                conn, client = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                info = self.accepted()
+            threading.Thread(target=self._session,
+                             args=(conn, client[0], info),
+                             daemon=True).start()

@@ -70,7 +70,7 @@ def split_netstrings(buf):
     return out
 
 
-class QmqpServer:
+class QmqpServer(qmtest.ThreadedPeer):
     """A QMQP server on host (free port), in a thread.  reply: the payload
     of the reply netstring (b"Kok"), or one of the misbehaviours:
     "close" (hang up without a reply), "silent" (keep the connection open,
@@ -83,19 +83,7 @@ class QmqpServer:
     def __init__(self, testcase, reply=b"Kok, thanks", host="127.0.0.1"):
         self.reply = reply
         self.packages = []
-        self.connections = 0
-        self.lock = threading.Lock()
-        self.stopping = False
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.host = host
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-        testcase.addCleanup(self.stop)
+        self.listen(testcase, host, 0, 8)
 
     def line(self):
         """This server as a control/qmqpservers line."""
@@ -103,27 +91,7 @@ class QmqpServer:
             return "[%s]:%d" % (self.host, self.port)
         return "%s:%d" % (self.host, self.port)
 
-    def stop(self):
-        self.stopping = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self.thread.join(5)
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-            threading.Thread(target=self._session, args=(conn,),
-                             daemon=True).start()
-
-    def _session(self, conn):
+    def _session(self, conn, client, info):
         conn.settimeout(30)
         f = conn.makefile("rb")
         try:

@@ -44,7 +44,7 @@ def default_answer(rcpt):
     return b"Kok 1234 qp 42"
 
 
-class QmtpServer:
+class QmtpServer(qmtest.ThreadedPeer):
     """A QMTP server on host:port (port 0: a free one), in a thread.
     answer(rcpt) gives each response payload.  mode, per connection in
     turn from modes (then "normal"): "normal"; "hangup_early" (close
@@ -58,40 +58,12 @@ class QmtpServer:
         self.answer = answer
         self.modes = list(modes)
         self.packages = []
-        self.connections = 0
-        self.lock = threading.Lock()
-        self.stopping = False
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(8)
-        self.host, self.port = host, self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-        testcase.addCleanup(self.stop)
+        self.listen(testcase, host, port, 8)
 
-    def stop(self):
-        self.stopping = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self.thread.join(5)
+    def accepted(self):
+        return self.modes.pop(0) if self.modes else "normal"
 
-    def _accept(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-                mode = self.modes.pop(0) if self.modes else "normal"
-            threading.Thread(target=self._session, args=(conn, mode),
-                             daemon=True).start()
-
-    def _session(self, conn, mode):
+    def _session(self, conn, client, mode):
         conn.settimeout(30)
         f = conn.makefile("rb")
         try:

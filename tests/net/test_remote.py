@@ -127,7 +127,7 @@ def wire(msg):
 
 # ---- peers ------------------------------------------------------------------
 
-class ScriptPeer:
+class ScriptPeer(qmtest.ThreadedPeer):
     """A scripted SMTP server on host:port, in a thread.  Records for each
     session the command lines, the raw bytes after DATA's 354 (dot-stuffed,
     with the final dot), and whether the client pipelined MAIL and RCPT.
@@ -149,39 +149,13 @@ class ScriptPeer:
         self.data_reply, self.final = data_reply, final
         self.actions = list(actions)
         self.sessions = []
-        self.lock = threading.Lock()
-        self.stopping = False
-        self.sock = socket.socket(family_of(host), socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(16)
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-        testcase.addCleanup(self.stop)
-
-    def stop(self):
-        self.stopping = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self.thread.join(5)
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                conn, client = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(conn, client[0]),
-                             daemon=True).start()
+        self.listen(testcase, host, port, 16)
 
     def deliveries(self):
         with self.lock:
             return [s for s in self.sessions if s["delivered"]]
 
-    def _session(self, conn, client):
+    def _session(self, conn, client, info):
         sess = {"commands": [], "data": b"", "pipelined": None,
                 "delivered": False, "client": client}
         with self.lock:
