@@ -119,13 +119,16 @@ class TestFlushWithFailingBounce(Base):
                           stderr=subprocess.DEVNULL).returncode != 0:
             self.skipTest("chattr +i not supported here")
         self.addCleanup(subprocess.run, ["chattr", "-i", tmp])
-        # the message itself goes in before tmp/ is locked... so queue it
-        # first, through a second path: lock only after it is queued
+        # the message itself must go in before tmp/ is locked, and its
+        # bounce after: queue it with the delivery side stopped (sendmail
+        # runs qmail-queue itself), lock tmp/, then start delivering
         subprocess.run(["chattr", "-i", tmp])
+        self.q.stop()
         p = self.q.sendmail(["-f", "alice@localhost", "nobody@localhost"],
                             b"Subject: no bounce yet\n\nx\n")
         self.assertEqual(p.returncode, 0, p.stderr)
         subprocess.run(["chattr", "+i", tmp])
+        self.q.start()
         self.assertTrue(qmtest.wait_until(
             lambda: "unable to queue bounce" in self.q.log_text(), 10),
             self.q.describe())
